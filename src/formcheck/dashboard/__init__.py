@@ -1,0 +1,1 @@
+"""The therapist dashboard (Streamlit): thin pages over formcheck.storage, which enforces access."""

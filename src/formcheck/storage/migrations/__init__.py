@@ -1,0 +1,1 @@
+"""Alembic migrations for the formcheck database (run via formcheck.storage.db.migrate)."""

@@ -1,0 +1,45 @@
+"""Shared test fixtures: repository paths, the real clips in ../shared (skipped when absent)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE_VIDEOS = REPO / "tests" / "fixtures" / "videos"
+SHARED_VIDEOS = (REPO / ".." / "shared" / "videos").resolve()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def fixture_videos() -> Path:
+    return FIXTURE_VIDEOS
+
+
+@pytest.fixture(scope="session")
+def shared_videos() -> Path:
+    """The real clips of ../shared/videos; the test is skipped when they are absent."""
+    if not (SHARED_VIDEOS / "labels.csv").is_file():
+        pytest.skip("../shared/videos is absent (real clips are not part of the repository)")
+    return SHARED_VIDEOS
+
+
+@pytest.fixture(scope="session")
+def shared_labels(shared_videos: Path) -> list[dict[str, str]]:
+    with open(shared_videos / "labels.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.skip("Debian's chromium is not installed (make test installs it when run as root)")
+    return path

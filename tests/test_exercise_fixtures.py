@@ -1,0 +1,148 @@
+"""The exercise engine on the rendered fixtures (tests/fixtures/videos/*.mp4 + .json ground truth):
+rep counts, posture-gated hold times and scripted faults, from the pose engine's landmarks.
+
+Landmarks come from the pose engine once per clip (cached under ``.cache/landmarks``, keyed by the
+video's bytes). ``tests/test_analyze_fixtures.py`` already runs ``formcheck analyze`` end to end on
+squat/heel-slides/wall-squat/dead-bug; the fast clips here cover what it does not: a harmful fault
+with held reps (bridge too high), a 20-s hold that goes on through a fault (piked plank), alternating
+sides with holds (bird-dog) and trunk flexion under load (squat). Every fixture, and the aggregate targets of
+issue 4 (exact count on >= 95% of clips, never off by more than one, holds within 0.3 s, every
+scripted fault flagged, no harmful flag on a correct clip), run with ``-m slow``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
+from clip_landmarks import fixture_clips, fixture_landmarks
+from fixture_scoring import (
+    EXACT_COUNT_FRACTION,
+    ClipScore,
+    run_fixture,
+    score_clip,
+    summarise,
+    table,
+)
+
+FAST = ("glute_bridge__hips_too_high__side", "plank__hips_piked__oblique", "bird_dog__correct__side",
+        "squat__trunk_flexion__side")
+
+#: fixtures whose ground truth the landmarks cannot show, or that the engine gets wrong for a known
+#: reason (see exercises/README.md, "Rendered fixtures"). strict xfail: a fix makes the test fail until
+#: the entry is removed. They still count in the aggregate figures printed by the slow test.
+_EASE = ("the hold is timed while the limb is still; the script's hold is the plateau of a minimum-jerk "
+         "movement with a 0.5-deg tremor, and the limb is within the tremor of that plateau for a few tenths "
+         "of a second before and after it: ")
+_INVISIBLE = "the scripted motion is below what landmarks can show: "
+KNOWN = {
+    "abdominal_contraction__correct__side": _INVISIBLE + "bracing moves the trunk line 0.8 deg (landmark "
+                                            "noise/drift ~0.5 deg); one still period in position = one rep",
+    "abdominal_contraction__short_hold__oblique": _INVISIBLE + "bracing moves the trunk line 0.8 deg",
+    "pelvic_tilt__correct__side": _INVISIBLE + "a 12-deg pelvic tilt moves hip/shoulder points 1-3 px "
+                                  "(trunk line 0.5 deg measured)",
+    "pelvic_tilt__short_hold__oblique": _INVISIBLE + "a 12-deg pelvic tilt moves the trunk line ~1 deg",
+    "bird_dog__trunk_rotation__oblique": "pelvis roll is not measurable from the side (BlazePose's world hip "
+                                         "line is off by 15-20 deg and moves as much on a correct reach; the "
+                                         "fault is checked from the front only), and the far arm reads ~135 "
+                                         "deg of flexion in this oblique view (target >= 140)",
+    "wall_squat__knee_valgus__front": "knee flexion from the front: world landmarks read 25 deg at a 45-deg "
+                                      "squat, so no rep starts and the squatting-phase valgus check never runs",
+    "heel_slides__shallow__oblique": "oblique view of a lying body: the working knee reads 45-50 deg at 83 "
+                                     "and BlazePose swaps the legs for part of the clip",
+    "heel_raises__short_hold__front": "heel height from the front is not measurable (the foot points overlap); "
+                                      "the hold never breaks",
+    "hamstring_stretch__correct__side": "the raised far leg is noisy (hip flexion rate noise up to 40 deg/s) "
+                                        "so the still-hold timer pauses: 16.4 s of 20",
+    "hamstring_stretch__released_early__oblique": _EASE + "+1.2 s",
+    "hip_flexor_stretch__correct__side": _EASE + "+1.3 s (the hanging leg moves only 12 deg)",
+    "hip_flexor_stretch__released_early__oblique": "the hanging thigh's elevation is unreadable in this oblique "
+                                                   "view (rate noise > 100 deg/s): no still hold",
+    "piriformis_stretch__correct__oblique": _EASE + "+0.7 s",
+    "piriformis_stretch__released_early__side": _EASE + "+0.6 s",
+    "single_knee_to_chest__correct__side": _EASE + "+0.4 s",
+    "single_knee_to_chest__released_early__oblique": _EASE + "+0.4 s",
+    "straight_leg_raise__back_arch__side": _EASE + "+0.5..0.9 s (a 12-deg lift)",
+    "straight_leg_raise__correct__side": _EASE + "+0.5..0.7 s (a 12-deg lift)",
+    "straight_leg_raise__knee_bent__side": _EASE + "+0.6..0.8 s (a 12-deg lift)",
+    "straight_leg_raise__lift_too_high__oblique": "+0.33 s hold; BlazePose loses the lying body in the oblique "
+                                                  "view during rep 1 (hips read 0.6 leg lengths up)",
+    "plank__hips_sagging__side": _EASE + "+0.5 s (the sag develops and recovers inside the hold)",
+    "prone_press_up__shallow__oblique": "the shallow (40 %) rep is an incomplete rep that the script still "
+                                        "holds 1.5 s; formcheck does not time holds outside the target band",
+    "wall_squat__short_hold__oblique": _EASE + "+0.4..0.5 s; knee flexion reads ~10 deg low in the oblique view",
+    "wall_squat__trunk_flexion__oblique": "trunk lean reads low in the oblique view (fault not flagged), and "
+                                          + _EASE + "+0.5 s",
+    "glute_bridge__hips_sagging__oblique": _EASE + "+0.33 s",
+    "bird_dog__back_sag__side": "the far arm's landmarks overshoot and settle for 0.5 s after the reach (the "
+                                "still-hold timer starts late): 2.2 s of the scripted 2.5",
+    "plank__correct__side": _EASE + "+0.4 s",
+}
+
+
+def _all() -> list[Path]:
+    return fixture_clips()
+
+
+def _params(fast_only: bool) -> list:
+    clips = _all()
+    if not clips:
+        return [pytest.param(None, id="no-fixtures")]
+    out = []
+    for p in clips:
+        if fast_only != (p.stem in FAST):
+            continue
+        marks = [] if p.stem in FAST else [pytest.mark.slow]
+        if p.stem in KNOWN:
+            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN[p.stem]))
+        out.append(pytest.param(p, id=p.stem, marks=marks))
+    return out
+
+
+_SCORES: dict[str, ClipScore] = {}
+
+
+def _score(mp4: Path) -> ClipScore:
+    if mp4.stem not in _SCORES:
+        truth, result = run_fixture(mp4, fixture_landmarks(mp4))
+        _SCORES[mp4.stem] = score_clip(mp4.stem, truth, result)
+    return _SCORES[mp4.stem]
+
+
+def _check(mp4: Path | None) -> None:
+    if mp4 is None:
+        pytest.skip("no rendered fixtures in tests/fixtures/videos (formcheck synth writes them)")
+    s = _score(mp4)
+    assert not s.problems(), f"{mp4.stem}: " + "; ".join(s.problems())
+
+
+@pytest.mark.parametrize("mp4", _params(fast_only=True))
+def test_fixture_reps_holds_and_faults(mp4: Path | None) -> None:
+    _check(mp4)
+
+
+@pytest.mark.parametrize("mp4", _params(fast_only=False))
+def test_every_fixture_reps_holds_and_faults(mp4: Path | None) -> None:
+    _check(mp4)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="targets not met yet: 35/44 exact counts, 5 clips off by 2, ~60 % of "
+                                       "holds within 0.3 s, 13/16 scripted faults (see KNOWN)")
+def test_fixture_accuracy_targets() -> None:
+    """The aggregate targets of issue 4 over every fixture, known failures included."""
+    clips = _all()
+    if not clips:
+        pytest.skip("no rendered fixtures")
+    scores = [_score(p) for p in clips]
+    print("\n" + "\n".join(table(scores)))
+    d = summarise(scores)["ALL"]
+    assert d["exact"] >= EXACT_COUNT_FRACTION * d["clips"], f"exact counts {d['exact']:.0f}/{d['clips']:.0f}"
+    assert d["within_one"] == d["clips"], "a rep count is off by more than one"
+    assert d["holds_ok"] == d["holds"], f"holds within 0.3 s: {d['holds_ok']:.0f}/{d['holds']:.0f}"
+    assert d["faults_caught"] == d["faults_expected"], \
+        f"scripted faults flagged {d['faults_caught']:.0f}/{d['faults_expected']:.0f}"
+    assert d["false_harmful"] == 0, "harmful flag on a correct clip"

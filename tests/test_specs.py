@@ -1,0 +1,286 @@
+"""Every spec in exercises/specs is loaded, validated and run; invalid specs fail clearly."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from formcheck.errors import InputError, SpecError
+from formcheck.exercises import ExerciseTracker, list_specs, load_spec, parse_spec, run_exercise
+from formcheck.exercises.spec import SCHEMA_PATH, apply_overrides, schema_text, specs_dir
+
+CONTRACT_IDS = {
+    "ankle_pumps", "heel_slides", "abdominal_contraction", "wall_squat", "heel_raises", "straight_leg_raise",
+    "single_knee_to_chest", "hamstring_stretch", "hip_flexor_stretch", "piriformis_stretch", "glute_bridge",
+    "bird_dog", "plank", "dead_bug", "pelvic_tilt", "prone_press_up", "squat",
+}
+CONTRACT_FAULTS = {
+    "wall_squat": {"too_deep", "trunk_flexion", "knee_valgus", "knees_past_toes"},
+    "straight_leg_raise": {"knee_bent", "lift_too_high", "back_arch"},
+    "glute_bridge": {"hips_too_high", "hips_sagging"},
+    "bird_dog": {"trunk_rotation", "back_sag"},
+    "plank": {"hips_sagging", "hips_piked"},
+    "squat": {"trunk_flexion"},
+}
+HARMFUL = {("wall_squat", "too_deep"), ("wall_squat", "trunk_flexion"), ("straight_leg_raise", "back_arch"),
+           ("glute_bridge", "hips_too_high"), ("plank", "hips_sagging"), ("squat", "trunk_flexion")}
+
+# Scripted poses per exercise: measures at rest, at the peak of a good rep, and at the peak of a half
+# rep (None: the half rep is a hold cut short). Sided exercises are scripted on the left side.
+SCRIPTS: dict[str, tuple[dict[str, float], dict[str, float], dict[str, float] | None]] = {
+    "wall_squat": ({"knee_flexion": 5, "trunk_inclination": 5, "knee_over_toe": -0.1, "knee_valgus_left": 0,
+                    "knee_valgus_right": 0}, {"knee_flexion": 45}, {"knee_flexion": 30}),
+    "squat": ({"knee_flexion": 5, "trunk_inclination": 5, "knee_valgus_left": 0, "knee_valgus_right": 0},
+              {"knee_flexion": 100, "trunk_inclination": 30}, {"knee_flexion": 45}),
+    "ankle_pumps": ({"ankle_dorsiflexion": 5, "knee_flexion": 0}, {"ankle_dorsiflexion": -30},
+                    {"ankle_dorsiflexion": -14}),
+    "heel_slides": ({"knee_flexion_left": 5, "knee_flexion_right": 5, "heel_height_left": 0.05,
+                     "heel_height_right": 0.05, "trunk_inclination": 90}, {"knee_flexion_left": 100},
+                    {"knee_flexion_left": 55}),
+    "abdominal_contraction": ({"trunk_inclination": 30, "knee_flexion": 90, "bridge_line": -50,
+                               "trunk_to_horizontal": 40}, {"trunk_inclination": 90, "trunk_to_horizontal": 0},
+                              None),
+    "heel_raises": ({"heel_height": 0.0, "heel_height_cm": 0, "knee_flexion": 5, "trunk_inclination": 5},
+                    {"heel_height": 0.1, "heel_height_cm": 9}, {"heel_height": 0.055}),
+    "straight_leg_raise": ({"leg_elevation_left": 0, "leg_elevation_right": 0, "knee_flexion_left": 3,
+                            "knee_flexion_right": 90, "heel_height_cm_left": 3, "heel_height_cm_right": 3,
+                            "hip_lift": 0.25, "trunk_inclination": 90, "trunk_to_horizontal": 0},
+                           {"leg_elevation_left": 15, "heel_height_cm_left": 25}, {"leg_elevation_left": 8}),
+    "single_knee_to_chest": ({"hip_flexion_left": 45, "hip_flexion_right": 45, "trunk_to_horizontal": 0,
+                              "trunk_inclination": 90}, {"hip_flexion_left": 120}, {"hip_flexion_left": 88}),
+    "hamstring_stretch": ({"hip_flexion_left": 50, "knee_flexion_left": 110, "hip_flexion_right": 50,
+                           "knee_flexion_right": 110, "trunk_inclination": 90},
+                          {"hip_flexion_left": 90, "knee_flexion_left": 15}, {"hip_flexion_left": 68}),
+    "hip_flexor_stretch": ({"thigh_elevation_left": 0, "thigh_elevation_right": 0, "hip_flexion_left": 40,
+                            "hip_flexion_right": 40, "trunk_inclination": 90},
+                           {"thigh_elevation_left": -20, "hip_flexion_right": 110},
+                           {"thigh_elevation_left": -6, "hip_flexion_right": 110}),
+    "piriformis_stretch": ({"hip_flexion_left": 45, "knee_flexion_left": 90, "hip_flexion_right": 45,
+                            "knee_flexion_right": 90, "trunk_to_horizontal": 0, "trunk_inclination": 90},
+                           {"hip_flexion_left": 110}, {"hip_flexion_left": 83}),
+    "bird_dog": ({"shoulder_flexion_left": 70, "shoulder_flexion_right": 70, "thigh_elevation_left": -80,
+                  "thigh_elevation_right": -80, "pelvis_tilt": 3, "trunk_inclination": 90,
+                  "trunk_to_horizontal": 0},
+                 {"shoulder_flexion_left": 165, "thigh_elevation_right": 0}, {"shoulder_flexion_left": 120}),
+    "dead_bug": ({"hip_flexion_left": 90, "knee_flexion_left": 90, "hip_flexion_right": 90,
+                  "knee_flexion_right": 90, "hip_lift": 0.25, "trunk_inclination": 90},
+                 {"hip_flexion_left": 20, "knee_flexion_left": 10}, {"hip_flexion_left": 55}),
+    "glute_bridge": ({"bridge_line": -55, "trunk_inclination": 90}, {"bridge_line": 0}, {"bridge_line": -22}),
+    "pelvic_tilt": ({"trunk_inclination": 30, "knee_flexion": 90, "bridge_line": -50},
+                    {"trunk_inclination": 90, "knee_flexion": 100}, None),
+    "plank": ({"trunk_inclination": 90, "knee_flexion": 5, "hip_lift": 0.15, "body_line": 0},
+              {"hip_lift": 0.5}, None),
+    "prone_press_up": ({"trunk_to_horizontal": 0, "hip_lift": 0.2, "trunk_inclination": 90},
+                       {"trunk_to_horizontal": 40, "trunk_inclination": 50}, {"trunk_to_horizontal": 17}),
+}
+
+
+def _timeline(rest: dict[str, float], peak: dict[str, float], hold_s: float, fps: float = 30.0,
+              ramp_s: float = 1.5) -> list[dict[str, float]]:
+    top = {**rest, **peak}
+    frames = [dict(rest) for _ in range(int(fps))]
+    n = int(ramp_s * fps)
+    for i in range(1, n + 1):
+        a = i / n
+        frames.append({k: rest[k] + a * (top[k] - rest[k]) for k in rest})
+    frames += [dict(top) for _ in range(int(hold_s * fps))]
+    for i in range(1, n + 1):
+        a = 1 - i / n
+        frames.append({k: rest[k] + a * (top[k] - rest[k]) for k in rest})
+    frames += [dict(rest) for _ in range(int(fps))]
+    return frames
+
+
+def _time_in_band(spec, frames: list[dict[str, float]], fps: float = 30.0) -> float:
+    lo, hi = spec.target_band()
+    name = spec.rep.measure.replace("{side}", "left")
+    inside = [(lo is None or f[name] >= lo - 1e-9) and (hi is None or f[name] <= hi + 1e-9) for f in frames]
+    idx = [i for i, x in enumerate(inside) if x]
+    return (idx[-1] - idx[0]) / fps if idx else 0.0
+
+
+def _run(spec_id: str, frames: list[dict[str, float]], fps: float = 30.0):
+    tr = ExerciseTracker(load_spec(spec_id))
+    for i, f in enumerate(frames):
+        tr.update({**f, "shoulder_width_ratio": 0.1}, i / fps)
+    return tr.result()
+
+
+def test_the_library_has_every_contract_exercise() -> None:
+    assert {s.id for s in list_specs()} == CONTRACT_IDS
+    assert set(SCRIPTS) == CONTRACT_IDS
+
+
+@pytest.mark.parametrize("spec_id", sorted(CONTRACT_IDS))
+def test_spec_loads_and_states_everything(spec_id: str) -> None:
+    s = load_spec(spec_id)
+    assert s.id == spec_id and s.name and s.instructions and s.camera.views and s.camera.setup
+    assert s.prescription.reps >= 1 and s.limits, "every spec says what the camera cannot verify"
+    for fid in CONTRACT_FAULTS.get(spec_id, set()):
+        assert fid in {f.id for f in s.faults}, fid
+    for f in s.faults:
+        assert ((spec_id, f.id) in HARMFUL) <= (f.severity == "harmful"), f.id
+
+
+@pytest.mark.parametrize("spec_id", sorted(CONTRACT_IDS))
+def test_spec_counts_good_reps_and_not_a_half_rep(spec_id: str) -> None:
+    rest, peak, half = SCRIPTS[spec_id]
+    s = load_spec(spec_id)
+    missing = set(s.concrete_measures("left")) - set(rest) - {"shoulder_width_ratio"}
+    assert not missing, f"script lacks {missing}"
+    hold = (s.prescription.hold_s or 0.0) + 1.0
+    good = _timeline(rest, peak, hold)
+    if half is None:
+        short = _timeline(rest, peak, (s.prescription.hold_s or 2.0) / 2)
+    else:
+        short = _timeline(rest, half, hold)
+    res = _run(spec_id, good + good + short)
+    assert res.rep_count == 2, [(r.complete, r.reason) for r in res.reps]
+    assert len(res.reps) == 3 and not res.reps[2].complete
+    if s.sides in ("alternating", "each_side"):
+        assert [r.side for r in res.reps] == ["left"] * 3
+    assert not res.harmful_faults, [f.id for f in res.harmful_faults]
+    if s.prescription.hold_s:
+        completed = [h for h in res.holds if h.completed]
+        assert len(completed) == 2
+        truth = _time_in_band(s, good) if s.rep.target is not None else None
+        for h in completed:
+            if s.hold.max_rate is not None and s.hold.posture is None:  # type: ignore[union-attr]
+                # held still: the timer runs on the scripted plateau, not on the ramps into and out of it
+                # (less the ~0.1 s the smoothed rate takes to settle after the ramp)
+                assert hold - 0.2 <= h.duration_s <= hold + 0.1
+            elif truth is not None and s.hold.posture is None:  # type: ignore[union-attr]
+                # ground truth: time the scripted rep measure spends in the target band
+                assert h.duration_s == pytest.approx(truth, abs=0.3)
+            elif truth is not None:  # extra posture rules only shorten the time in the band
+                assert hold - 0.2 <= h.duration_s <= truth + 0.05
+            else:  # posture-only holds: at least the scripted still hold, at most plus the ramps
+                assert hold - 0.05 <= h.duration_s <= hold + 3.0
+    assert res.form_score is not None and res.form_score > 50
+
+
+def test_wall_squat_too_deep_is_flagged_as_harmful() -> None:
+    rest, _, _ = SCRIPTS["wall_squat"]
+    res = _run("wall_squat", _timeline(rest, {"knee_flexion": 100}, 2.0))
+    assert [f.id for f in res.harmful_faults] == ["too_deep"]
+
+
+def test_plank_sag_is_flagged_as_harmful() -> None:
+    rest, peak, _ = SCRIPTS["plank"]
+    res = _run("plank", _timeline(rest, {**peak, "body_line": 25}, 3.0))
+    assert "hips_sagging" in [f.id for f in res.harmful_faults]
+
+
+# -- invalid specs -------------------------------------------------------------------------------
+
+def _doc(spec_id: str = "wall_squat") -> dict:
+    return yaml.safe_load((specs_dir() / f"{spec_id}.yaml").read_text())
+
+
+def _write(tmp_path: Path, doc: dict, name: str = "wall_squat.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(doc))
+    return p
+
+
+@pytest.mark.parametrize("mutate,field,expected,actual", [
+    (lambda d: d.update(level="expert"), "level", "'beginning', 'intermediate', 'advanced' or 'core'",
+     "expert"),
+    (lambda d: d["phases"][1].update(min_dwell_s=-1), "phases[squatting].min_dwell_s", "greater than or equal",
+     "-1"),
+    (lambda d: d["faults"][0].update(severity="fatal"), "faults[too_deep].severity", "'info', 'warning'",
+     "fatal"),
+    (lambda d: d["phases"][1]["enter"].update(gt=None, gte=5), "phases[squatting].enter.gte", "no such field",
+     "5"),
+    (lambda d: d.update(measures=["knee_flexion", "knee_bend"]), "measures", "a known measure", "knee_bend"),
+    (lambda d: d["prescription"].pop("reps"), "prescription.reps", "required", "None"),
+])
+def test_invalid_spec_names_file_field_expected_actual(tmp_path: Path, mutate, field, expected,
+                                                       actual) -> None:
+    doc = _doc()
+    mutate(doc)
+    p = _write(tmp_path, doc)
+    with pytest.raises(SpecError) as exc:
+        load_spec(p)
+    msg = str(exc.value)
+    assert str(p) in msg and field in msg and expected in msg and actual in msg, msg
+    assert exc.value.field == field
+
+
+def test_condition_on_an_unlisted_measure_is_rejected(tmp_path: Path) -> None:
+    doc = _doc()
+    doc["faults"][0]["when"] = {"measure": "hip_flexion", "gt": 90}
+    with pytest.raises(SpecError, match=r"missing \['hip_flexion'\]"):
+        load_spec(_write(tmp_path, doc))
+
+
+def test_yaml_syntax_error_and_wrong_file_name(tmp_path: Path) -> None:
+    p = tmp_path / "broken.yaml"
+    p.write_text("id: [unclosed\n")
+    with pytest.raises(SpecError, match="valid YAML at line"):
+        load_spec(p)
+    with pytest.raises(SpecError, match="file name"):
+        load_spec(_write(tmp_path, _doc(), name="other_name.yaml"))
+
+
+def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
+    p = tmp_path / "evil.yaml"
+    p.write_text("!!python/object/apply:os.system ['echo hacked']\n")
+    with pytest.raises(SpecError, match="yaml"):
+        load_spec(p)
+
+
+def test_unknown_exercise_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="wall_squat"):
+        load_spec("wall_sqaut")
+
+
+def test_overrides_apply_on_top_and_are_validated() -> None:
+    s = load_spec("wall_squat")
+    o = apply_overrides(s, {"target": 30, "hold_s": 3, "disabled_faults": ["knees_past_toes"],
+                            "patch": {"faults.too_deep.when.gt": 80}})
+    assert o.rep.target.value == 30 and o.prescription.hold_s == 3  # type: ignore[union-attr]
+    assert "knees_past_toes" not in {f.id for f in o.faults}
+    assert next(f for f in o.faults if f.id == "too_deep").when.gt == 80
+    assert s.rep.target.value == 45 and s.prescription.hold_s == 5  # type: ignore[union-attr]
+    with pytest.raises(SpecError, match="disabled_faults"):
+        apply_overrides(s, {"disabled_faults": ["nope"]})
+    with pytest.raises(SpecError, match="patch.faults.nope"):
+        apply_overrides(s, {"patch": {"faults.nope.when.gt": 1}})
+    with pytest.raises(SpecError, match="tolerance"):
+        apply_overrides(s, {"tolerance": -1})
+
+
+def test_published_json_schema_is_current() -> None:
+    assert SCHEMA_PATH.is_file(), "run: python -m formcheck.exercises.spec"
+    assert SCHEMA_PATH.read_text() == schema_text(), "spec.schema.json is stale: python -m formcheck.exercises.spec"
+    schema = json.loads(SCHEMA_PATH.read_text())
+    assert {"id", "phases", "rep", "prescription", "faults"} <= set(schema["properties"])
+
+
+def test_every_spec_runs_on_a_recorded_sequence_shape() -> None:
+    # the batch runner accepts plain measure arrays for every spec (used by analysis and benchmarks)
+    for s in list_specs():
+        rest, peak, _ = SCRIPTS[s.id]
+        frames = _timeline(rest, peak, (s.prescription.hold_s or 0) + 1)
+        t = np.arange(len(frames)) / 30.0
+        arrays = {k: np.array([f[k] for f in frames]) for k in rest}
+        res = run_exercise(s, arrays, t=t)
+        assert res.rep_count == 1, s.id
+        d = res.to_dict(events=False)
+        assert json.dumps(d)  # plain JSON, no NaN objects
+        assert d["key_measure"]["name"] == s.rep.measure
+
+
+def test_parse_spec_rejects_a_non_mapping() -> None:
+    with pytest.raises(SpecError, match="mapping"):
+        parse_spec(["not", "a", "spec"], "x.yaml")
+    doc = copy.deepcopy(_doc())
+    doc["phases"] = doc["phases"][:1]
+    with pytest.raises(SpecError, match="phases"):
+        parse_spec(doc, "x.yaml")
