@@ -36,11 +36,12 @@ def test_slow_processor_drops_frames_and_latency_stays_bounded():
     assert seen == sorted(seen) and len(seen) == stats.processed  # ...processed ones are in order
     assert stats.processed + stats.dropped == stats.captured
     lat = np.asarray(stats.latencies_s)
-    # no growth (a queue would reach ~1 s by the end): late frames are not later than early ones, and
-    # latency stays within a few processing times even on a loaded machine
+    # no growth: a queue would hold ~60 stale frames by the end (latency ~1 s, last-quarter mean
+    # ~0.85 s); latest-frame-wins stays near one processing time. The bounds leave room for a loaded
+    # 2-core machine (sleeps overshoot there) while still telling the two apart.
     q = max(1, len(lat) // 4)
-    assert lat[-q:].mean() < lat[:q].mean() + 0.05
-    assert stats.latency_ms(95) < 3 * (work_s + 1 / 60) * 1000
+    assert lat[-q:].mean() < 0.5
+    assert stats.latency_ms(95) < 500
     # the last frame processed is one of the last few captured (never a stale one)
     assert seen[-1] >= 90 - 1 - int(work_s * 60) - 1
 
@@ -91,7 +92,8 @@ def test_camera_that_freezes_is_detected():
 
 def test_on_output_can_stop_the_loop():
     src = SyntheticSource(_frames(), fps=200, duration_s=5)
-    stats = LiveRunner(src, lambda f: f.index).run(lambda out, fr: out < 10)
+    # lockstep, so no frame is dropped on a loaded machine and the count is exact
+    stats = LiveRunner(src, lambda f: f.index, drop=False).run(lambda out, fr: out < 10)
     assert stats.end_reason == "stopped"
     assert stats.processed == 11
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -84,10 +85,10 @@ def test_therapist_signs_in_opens_patient_and_reviews_a_session(dashboard, chrom
             expect(page.get_by_text("Adherence this week").first).to_be_visible()
             page.get_by_role("link", name="Open Pat Demo").click()
             expect(page.get_by_role("heading", name="Pat Demo")).to_be_visible()
-            assert "patient=" in page.url
+            expect(page).to_have_url(re.compile(r"patient="), timeout=15000)  # set asynchronously
             page.get_by_role("link", name="Review session").first.click()
             expect(page.get_by_role("heading", name="Repetitions")).to_be_visible()
-            assert "session=" in page.url
+            expect(page).to_have_url(re.compile(r"session="), timeout=15000)
             table = page.locator('[data-testid="stDataFrame"]').first
             expect(table).to_be_visible()
             chart = page.locator('[data-testid="stVegaLiteChart"]').first
