@@ -318,6 +318,54 @@ def test_held_still_times_the_plateau_not_the_ramps() -> None:
     assert h.duration_s == pytest.approx(0.9) and not h.completed
 
 
+def test_settle_fraction_times_from_arrival_not_from_slowing_down() -> None:
+    # an eased movement creeps below a fixed max_rate before it arrives and after it starts back:
+    # a tenth of the movement's own peak speed (150 deg/s here) marks arrival and departure
+    knee = [0, 15, 30, 40, 45, 47, 47.5] + [48] * 8 + [47.5, 47, 45, 40, 30, 15, 5, 5, 5, 5]
+    hold = {"in_target": True, "max_rate": 30, "max_pause_s": 0.3}
+    fixed = ExerciseTracker(spec(hold=hold), options=TrackerOptions(rate_tau_s=0))
+    drive(fixed, knee)
+    (h,) = fixed.result().holds  # 20 deg/s at 0.5 and 1.7 s is "still" for max_rate 30
+    assert (h.start_s, h.end_s) == (pytest.approx(0.5), pytest.approx(1.7))
+    settle = ExerciseTracker(spec(hold={**hold, "settle_fraction": 0.1}), options=TrackerOptions(rate_tau_s=0))
+    ev = drive(settle, knee)
+    (h,) = settle.result().holds  # limit ~13 deg/s: arrives at 0.6 (5 deg/s), leaves after 1.6
+    assert (h.start_s, h.end_s, h.duration_s) == (pytest.approx(0.6), pytest.approx(1.6), pytest.approx(1.0))
+    assert ("hold_started", 0.6) in kinds(ev) and ("hold_paused", 1.7) in kinds(ev)
+
+
+def test_despike_ignores_a_one_frame_landmark_glitch() -> None:
+    knee = [0, 15, 30, 40, 48, 48, 40] + [48] * 6 + [30, 15, 5, 5, 5, 5]  # a 1-frame glitch at 0.6 s
+    hold = {"in_target": True, "max_rate": 30, "max_pause_s": 0.3}
+    plain = ExerciseTracker(spec(hold=hold), options=TrackerOptions(rate_tau_s=0))
+    ev = drive(plain, knee)
+    assert ("hold_paused", 0.6) in kinds(ev) and ("hold_resumed", 0.8) in kinds(ev)
+    assert plain.result().holds[0].duration_s == pytest.approx(0.4)  # 0.8 .. 1.2
+    robust = ExerciseTracker(spec(hold={**hold, "despike": True}), options=TrackerOptions(rate_tau_s=0))
+    ev = drive(robust, knee)
+    assert [t for k, t in kinds(ev) if k == "hold_paused"] == [1.3]  # only on the way back
+    (h,) = robust.result().holds  # the 3-frame median starts the timer one frame later
+    assert (h.start_s, h.end_s, h.duration_s) == (pytest.approx(0.6), pytest.approx(1.2), pytest.approx(0.6))
+
+
+def test_plateau_band_ends_the_hold_where_the_way_back_begins() -> None:
+    knee = [0, 15, 30, 40] + [48] * 10 + [47, 46, 40, 30, 15, 5, 5, 5, 5]
+    hold = {"in_target": True, "max_rate": 30, "max_pause_s": 0.3}
+    plain = ExerciseTracker(spec(hold=hold), options=TrackerOptions(rate_tau_s=0))
+    drive(plain, knee)
+    assert plain.result().holds[0].end_s == pytest.approx(1.5)  # 10 deg/s at 1.4 and 1.5 s: "still"
+    banded = ExerciseTracker(spec(hold={**hold, "plateau_band": 0.6}), options=TrackerOptions(rate_tau_s=0))
+    drive(banded, knee)
+    (h,) = banded.result().holds  # 47 at 1.4 s is already 1 deg off the held 48: the way back
+    assert (h.start_s, h.end_s, h.duration_s) == (pytest.approx(0.5), pytest.approx(1.3), pytest.approx(0.8))
+    # a wobble off the plateau and back inside the hold is not trimmed
+    wobble = [0, 15, 30, 40] + [48] * 4 + [47, 47] + [48] * 4 + [40, 30, 15, 5, 5, 5, 5]
+    banded = ExerciseTracker(spec(hold={**hold, "plateau_band": 0.6}), options=TrackerOptions(rate_tau_s=0))
+    drive(banded, wobble)
+    (h,) = banded.result().holds
+    assert (h.start_s, h.end_s) == (pytest.approx(0.5), pytest.approx(1.3))
+
+
 def test_a_lapse_shorter_than_ignore_lapse_is_noise_not_a_wobble() -> None:
     s = spec(hold={"in_target": True, "max_pause_s": 0.5, "ignore_lapse_s": 0.2})
     tr = ExerciseTracker(s)

@@ -152,13 +152,14 @@ def test_spec_counts_good_reps_and_not_a_half_rep(spec_id: str) -> None:
         for h in completed:
             if s.hold.max_rate is not None and s.hold.posture is None:  # type: ignore[union-attr]
                 # held still: the timer runs on the scripted plateau, not on the ramps into and out of it
-                # (less the ~0.1 s the smoothed rate takes to settle after the ramp)
-                assert hold - 0.2 <= h.duration_s <= hold + 0.1
+                # (less the time the smoothed rate takes to settle after the ramp: ~0.1 s to a fixed
+                # max_rate, rate_tau * ln(1/settle_fraction) ~ 0.18 s to a tenth of the ramp's speed)
+                assert hold - 0.25 <= h.duration_s <= hold + 0.1
             elif truth is not None and s.hold.posture is None:  # type: ignore[union-attr]
                 # ground truth: time the scripted rep measure spends in the target band
                 assert h.duration_s == pytest.approx(truth, abs=0.3)
             elif truth is not None:  # extra posture rules only shorten the time in the band
-                assert hold - 0.2 <= h.duration_s <= truth + 0.05
+                assert hold - 0.25 <= h.duration_s <= truth + 0.05
             else:  # posture-only holds: at least the scripted still hold, at most plus the ramps
                 assert hold - 0.05 <= h.duration_s <= hold + 3.0
     assert res.form_score is not None and res.form_score > 50

@@ -96,6 +96,24 @@ class HoldSpec(_Model):
     max_rate: float | None = Field(
         None, gt=0, description="Held still: the timer runs only while the rep measure changes slower than "
                                 "this (units per second), so the way into and out of the position is not timed.")
+    settle_fraction: float | None = Field(
+        None, gt=0, le=1,
+        description="Arrived, not just slow: with max_rate, the timer runs only while the rep measure changes "
+                    "slower than this fraction of the movement's own peak speed (the speed envelope of the rep "
+                    "measure, frozen when the hold starts), never faster than max_rate and never slower than "
+                    "min_rate. An eased movement creeps below a fixed max_rate well before it arrives and well "
+                    "after it starts to leave; a fraction of its own speed marks the arrival and the departure.")
+    min_rate: float = Field(
+        2.0, gt=0, description="Floor of the settle_fraction limit (units per second): the rate noise of a "
+                               "still measure.")
+    despike: bool = Field(
+        False, description="The still test (max_rate) reads the rep measure through a 3-frame median: a "
+                           "one-frame landmark glitch neither pauses the timer nor delays its start (one frame "
+                           "of delay at both ends of the hold).")
+    plateau_band: float | None = Field(
+        None, gt=0, description="Left the position, not just moving: the hold ends at the last frame the rep "
+                                "measure was within this band (its units) of the held value (a 0.5-s running "
+                                "mean), so the slow start of the way back is not timed.")
 
 
 class Prescription(_Model):

@@ -13,6 +13,9 @@ feeds it a sequence frame by frame). What it does each frame:
    in the target band and the ``posture`` condition holds. Leaving the posture pauses the timer
    (``hold_paused``); coming back within ``max_pause_s`` resumes it; staying out longer, or the
    ``break`` condition, breaks the hold. A rep that needed a hold and did not get it is incomplete.
+   "Still" (``max_rate``) can be made "arrived": a fraction of the movement's own peak speed
+   (``settle_fraction``), read through a 3-frame median (``despike``); the hold then ends where the
+   measure left its held value (``plateau_band``), not where it began to move fast (exercises/README.md).
 3. **Lost tracking.** A hidden measure makes a condition *unknown*, and unknown never changes state:
    a few frames without landmarks neither count, nor break a hold (the time is bridged when the
    posture is still held afterwards). Only after ``lost_grace_s`` is ``not_visible`` reported, the
@@ -51,6 +54,10 @@ log = logging.getLogger(__name__)
 
 Values = Mapping[str, float]
 CHANGE_LEAD_S = 0.5  # `change` conditions compare with the value this long before the movement began
+PLATEAU_TAU_S = 0.5  # running mean of the held value (hold.plateau_band)
+PLATEAU_TRIM_MAX_S = 0.5  # a longer tail out of the band is a (different) held posture, not the way out
+SPEED_ENVELOPE_TAU_S = 3.0
+STILL_PREFIX = "still:"  # rates of the despiked rep measure (hold.despike), in the rates mapping  # decay of the rep measure's peak-speed envelope (hold.settle_fraction)
 _NAN = float("nan")
 
 
@@ -74,7 +81,7 @@ class TrackerOptions:
 class _Compiled:
     enter: Callable[[Values, Values], Tri]
     exit: Callable[[Values, Values], Tri]
-    in_posture: Callable[[Values, Values], Tri] | None
+    in_posture: Callable[..., Tri] | None  # (values, rates, rate_limit=None)
     hold_break: Callable[[Values, Values], Tri] | None
     faults: list[tuple[Callable[[Values, Values], Tri], Callable[[Values, Values], Tri] | None]]
     cues: list[Callable[[Values, Values], Tri] | None]
@@ -98,6 +105,11 @@ class _Hold:
     last_true_t: float = _NAN
     completed: bool = False
     progress: int = 0
+    rate_limit: float | None = None  # the still-limit frozen at the start (hold.settle_fraction)
+    plateau: float = _NAN  # running mean of the rep measure while held (hold.plateau_band)
+    in_band_t: float = _NAN  # last held frame within plateau_band of it
+    in_band_acc: float = 0.0  # acc at that frame
+    plateau_t: float = _NAN  # time of the last plateau update
 
 
 @dataclass
@@ -171,6 +183,13 @@ class ExerciseTracker:
         lo, hi = self.spec.target_band()
         self._band = (lo, hi)
         self._hold_s = self.spec.prescription.hold_s
+        hs = self.spec.hold
+        self._settle: tuple[float, float, float] | None = None
+        if hs is not None and hs.max_rate is not None and hs.settle_fraction is not None:
+            self._settle = (hs.settle_fraction, min(hs.min_rate, hs.max_rate), hs.max_rate)
+        self._despike = hs is not None and hs.max_rate is not None and hs.despike
+        self._env_names = {resolve(self.spec.rep.measure, s) for s in sides_
+                           if not ("{other}" in self.spec.rep.measure and s is None)}
         self.reset()
 
     # -- setup -----------------------------------------------------------------------------
@@ -198,8 +217,10 @@ class ExerciseTracker:
             use_band = s.hold.in_target and (lo is not None or hi is not None)
             max_rate = s.hold.max_rate
 
-            def in_posture(values: Values, rates: Values, _p=posture, _m=rep_measure, _lo=lo, _hi=hi,
-                           _band=use_band, _rate=max_rate) -> Tri:
+            def in_posture(values: Values, rates: Values, rate_limit: float | None = None, _p=posture,
+                           _m=rep_measure, _lo=lo, _hi=hi, _band=use_band, _rate=max_rate) -> Tri:
+                if rate_limit is not None:
+                    _rate = rate_limit
                 r: Tri = True
                 if _band:
                     v = values.get(_m, _NAN)
@@ -208,7 +229,7 @@ class ExerciseTracker:
                     else:
                         r = (_lo is None or v >= _lo) and (_hi is None or v <= _hi)
                 if _rate is not None and r is not False:
-                    dv = rates.get(_m, _NAN)
+                    dv = rates.get(STILL_PREFIX + _m, rates.get(_m, _NAN))
                     r = _and(r, None if dv is None or not math.isfinite(dv) else abs(dv) < _rate)
                 if _p is not None and r is not False:
                     r = _and(r, _p(values, rates))
@@ -245,6 +266,9 @@ class ExerciseTracker:
         self._lost_reported = False
         self._rates: dict[str, tuple[float, float, float]] = {}  # name -> (t, value, rate)
         self._rate_values: dict[str, float] = {}  # rates, and change:<name> (see _update_changes)
+        self._speed_env: dict[str, float] = {}  # decaying peak |rate| of the rep measure(s)
+        self._despike_hist: dict[str, deque[float]] = {}  # last 3 values of the rep measure(s)
+        self._still_rates: dict[str, tuple[float, float, float]] = {}  # (t, median, rate)
         self._baseline: dict[str, float] = {}  # measure values at rest before the current rep
         self._history: dict[str, deque[tuple[float, float]]] = {}  # (t, value) at rest, for the baseline
         self._view_ratio: float = _NAN
@@ -294,6 +318,49 @@ class ExerciseTracker:
             r = raw if not math.isfinite(prev[2]) else prev[2] + alpha * (raw - prev[2])
             self._rates[name] = (t, v, r)
             self._rate_values[name] = r
+            if name in self._env_names:
+                if self._despike:
+                    r = self._still_rate(name, v, t)
+                if self._settle is not None and math.isfinite(r):
+                    env = self._speed_env.get(name, 0.0) * math.exp(-dt / SPEED_ENVELOPE_TAU_S)
+                    self._speed_env[name] = max(env, abs(r))
+        if self._despike:
+            for name in self._env_names:
+                v = values.get(name, _NAN)
+                if v is None or not math.isfinite(v):
+                    self._despike_hist.pop(name, None)
+                    self._still_rates.pop(name, None)
+                    self._rate_values[STILL_PREFIX + name] = _NAN
+
+    def _still_rate(self, name: str, v: float, t: float) -> float:
+        """Smoothed rate of the 3-frame median of the rep measure (hold.despike)."""
+        hist = self._despike_hist.setdefault(name, deque(maxlen=3))
+        hist.append(v)
+        if len(hist) < 3:  # no rate until the median has its three frames (a consistent 1-frame delay)
+            self._rate_values[STILL_PREFIX + name] = _NAN
+            return _NAN
+        med = sorted(hist)[1]
+        prev = self._still_rates.get(name)
+        if prev is None or t <= prev[0]:
+            self._still_rates[name] = (t, med, _NAN)
+            self._rate_values[STILL_PREFIX + name] = _NAN
+            return _NAN
+        dt = t - prev[0]
+        raw = (med - prev[1]) / dt
+        tau = self.options.rate_tau_s
+        alpha = 1.0 - math.exp(-dt / tau) if tau > 0 else 1.0
+        r = raw if not math.isfinite(prev[2]) else prev[2] + alpha * (raw - prev[2])
+        self._still_rates[name] = (t, med, r)
+        self._rate_values[STILL_PREFIX + name] = r
+        return r
+
+    def _rate_limit(self, side: str | None) -> float | None:
+        """The still-limit of the hold now (None: the spec's fixed ``max_rate``, or no rate gate)."""
+        if self._settle is None:
+            return None
+        frac, lo, hi = self._settle
+        env = self._speed_env.get(self._c(side).rep_measure, 0.0)
+        return min(hi, max(lo, frac * env))
 
     def _update_changes(self, values: Values, t: float) -> None:
         """Change of each ``change`` measure since the rep started. The baseline is the measure's value
@@ -411,7 +478,7 @@ class ExerciseTracker:
         since = self._hold_true_since.get(side)
         if self._hold_s is not None and since is not None:
             start = max(since, p.since)
-            self._hold = _Hold(start, acc=t - start, last_true_t=t)
+            self._hold = _Hold(start, acc=t - start, last_true_t=t, rate_limit=self._rate_limit(side))
             self._emit(out, EventKind.HOLD_STARTED, t, side, start_s=start, target_s=self._hold_s)
             self._hold_tick(t, side, out)
 
@@ -419,7 +486,7 @@ class ExerciseTracker:
         ip = self._c(s).in_posture
         if ip is None:
             return
-        h = ip(values, rates)
+        h = ip(values, rates, self._rate_limit(s))
         if h is True:
             if self._hold_true_since.get(s) is None:
                 self._hold_true_since[s] = t
@@ -464,11 +531,12 @@ class ExerciseTracker:
         c = self._c(rep.side)
         if c.in_posture is None or self._hold_s is None:
             return
-        hp = c.in_posture(values, rates)
         h = self._hold
+        limit = self._rate_limit(rep.side) if h is None else h.rate_limit
+        hp = c.in_posture(values, rates, limit)
         if h is None:
             if hp is True:
-                self._hold = _Hold(t, last_true_t=t)
+                self._hold = _Hold(t, last_true_t=t, rate_limit=limit)
                 self._emit(out, EventKind.HOLD_STARTED, t, rep.side, start_s=t, target_s=self._hold_s)
             return
         assert self.spec.hold is not None
@@ -482,6 +550,7 @@ class ExerciseTracker:
                 h.acc += t - h.last_true_t  # a lapse too short to be a wobble: landmark noise
             h.paused_since, h.pause_reported = None, False
             h.last_true_t = t
+            self._track_plateau(h, values.get(c.rep_measure, _NAN), t)
             self._hold_tick(t, rep.side, out)
         elif hp is False:
             brk = c.hold_break(values, rates) if c.hold_break else None
@@ -493,10 +562,27 @@ class ExerciseTracker:
             if brk is True or t - h.paused_since > self.spec.hold.max_pause_s + 1e-9:
                 self._end_hold(t, out)
 
+    def _track_plateau(self, h: _Hold, v: float | None, t: float) -> None:
+        band = self.spec.hold.plateau_band if self.spec.hold is not None else None
+        if band is None or v is None or not math.isfinite(v):
+            return
+        if not math.isfinite(h.plateau):
+            h.plateau = v
+        else:
+            h.plateau += (1.0 - math.exp(-(t - h.plateau_t) / PLATEAU_TAU_S)) * (v - h.plateau)
+        h.plateau_t = t
+        if abs(v - h.plateau) <= band:
+            h.in_band_t, h.in_band_acc = t, h.acc
+        elif t - h.in_band_t > PLATEAU_TRIM_MAX_S + 1e-9:  # settled at another level: hold that one
+            h.plateau, h.in_band_t, h.in_band_acc = v, t, h.acc
+
     def _end_hold(self, t: float, out: list[Event]) -> None:
         h = self._hold
         if h is None:
             return
+        if math.isfinite(h.in_band_t) and h.in_band_t < h.last_true_t <= h.in_band_t + PLATEAU_TRIM_MAX_S + 1e-9:
+            # the last held frames were already on the way out of the position: not held
+            h.last_true_t, h.acc = h.in_band_t, h.in_band_acc
         side = self._rep.side if self._rep else None
         self._holds.append(HoldResult(h.start_s, h.last_true_t, h.acc, h.completed, side))
         if self._rep is not None:
