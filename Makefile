@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.formcheck-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench app browser clean help
+.PHONY: demo test bench app browser clean help fixtures
 
 help:
 	@echo "make demo   - set up and run the main job on the bundled fixture video"
@@ -59,3 +59,7 @@ app: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+# Regenerate the committed rendered fixtures (same bytes on the same software stack; ~12 min on one core).
+fixtures: $(STAMP)
+	$(BIN)/formcheck synth fixtures --out tests/fixtures/videos

@@ -47,6 +47,8 @@ KNOWN = {
     "pelvic_tilt__correct__side": _INVISIBLE + "a 12-deg pelvic tilt moves hip/shoulder points 1-3 px "
                                   "(trunk line 0.5 deg measured)",
     "pelvic_tilt__short_hold__oblique": _INVISIBLE + "a 12-deg pelvic tilt moves the trunk line ~1 deg",
+    "bird_dog__back_sag__side": "one of three 3-s holds reads 2.27 s (the far-side arm's landmarks leave the "
+                                "plateau band 0.7 s early), so that rep is incomplete: 2 reps counted of 3",
     "bird_dog__trunk_rotation__oblique": "pelvis roll is not measurable from the side (BlazePose's world hip "
                                          "line is off by 15-20 deg and moves as much on a correct reach; the "
                                          "fault is checked from the front only), and the far arm reads ~135 "

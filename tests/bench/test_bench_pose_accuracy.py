@@ -95,13 +95,13 @@ def test_bench_pose_accuracy_vs_synthetic_truth():
             err = np.abs(e[ok] - g[ok])
             pooled.setdefault((view, m), []).append(err)
             cells.append(f"{err.mean():5.1f} {np.percentile(err, 95):5.1f}" if err.size else "    -     -")
-        rows.append(f"| {truth['exercise']:22s} | {view:8s} | {found.mean():5.1%} | " + " | ".join(cells) + " |")
-    head = "| exercise               | view     | found | " + " | ".join(f"{m[:14]:>11s}" for m in (*MEASURES, *UNSIDED)) + " |"
+        rows.append(f"| {truth['exercise']:22s} | {truth['view']:12s} | {found.mean():5.1%} | " + " | ".join(cells) + " |")
+    head = "| exercise               | view         | found | " + " | ".join(f"{m[:14]:>11s}" for m in (*MEASURES, *UNSIDED)) + " |"
     print("\nPose-engine angles vs synthetic ground truth: MAE p95 (degrees), near side, frames with a person")
     print(head)
     print("|" + "---|" * (3 + len(MEASURES) + len(UNSIDED)))
     print("\n".join(rows))
-    print("\nBy camera view (all exercises pooled): MAE / p95 (deg)")
+    print("\nBy camera view (all exercises pooled; oblique = both obliques): MAE / p95 (deg)")
     print("| measure | " + " | ".join(["side", "oblique", "front"]) + " |")
     print("|---|---|---|---|")
     summary = {}

@@ -509,7 +509,7 @@ def piriformis_stretch(c: Ctx) -> Script:
 
 def glute_bridge(c: Ctx) -> Script:
     v = c.variant
-    tl = timeline(c.rng, c.fps, reps=3, up=1.4, down=1.4, hold=2.5, rest=1.2,
+    tl = timeline(c.rng, c.fps, reps=3, up=1.4, down=1.4, hold=3.0, rest=1.2,
                   ballistic=[0, 1, 2] if v == "ballistic" else None,
                   amplitudes=[1.0, 0.45, 1.0] if v == "shallow" else None)
     T = len(tl.p)
@@ -552,8 +552,8 @@ def glute_bridge(c: Ctx) -> Script:
     elif v == "ballistic":
         faults = _fault(tl, "ballistic", tl.mask())
     return Script("glute_bridge", v, c.fps, pose, pitch, np.zeros(T), tl, None, anchor="feet", placement="floor",
-                  environment={"mat": True}, faults=faults, hold_target_s=2.5,
-                  notes="hook lying; hips lifted until shoulders, hips and knees are in line, hold 2.5 s")
+                  environment={"mat": True}, faults=faults, hold_target_s=3.0,
+                  notes="hook lying; hips lifted until shoulders, hips and knees are in line, hold 3 s")
 
 
 def _quadruped(T: int) -> dict[str, np.ndarray]:
@@ -572,7 +572,7 @@ def bird_dog(c: Ctx) -> Script:
     v = c.variant
     first = c.s
     sides = [first, "r" if first == "l" else "l", first]
-    tl = timeline(c.rng, c.fps, reps=3, up=1.3, down=1.3, hold=2.5, rest=1.0,
+    tl = timeline(c.rng, c.fps, reps=3, up=1.3, down=1.3, hold=3.0, rest=1.0,
                   sides=["left" if s == "l" else "right" for s in sides],
                   ballistic=[0, 1, 2] if v == "ballistic" else None)
     T = len(tl.p)
@@ -606,8 +606,8 @@ def bird_dog(c: Ctx) -> Script:
     elif v == "ballistic":
         faults = _fault(tl, "ballistic", tl.mask())
     return Script("bird_dog", v, c.fps, pose, pitch, roll, tl, None, anchor="hands_knees", placement="floor",
-                  environment={"mat": True}, faults=faults, hold_target_s=2.5,
-                  notes="hands and knees; opposite arm and leg extended level, hold 2.5 s, sides alternate")
+                  environment={"mat": True}, faults=faults, hold_target_s=3.0,
+                  notes="hands and knees; opposite arm and leg extended level, hold 3 s, sides alternate")
 
 
 def plank(c: Ctx) -> Script:
