@@ -50,9 +50,11 @@ $(REF_STAMP):
 	touch $@
 
 # Benchmarks and slow checks (figures go to BENCHMARKS.md).
+# Both steps always run; the target fails if either did.
 bench: $(STAMP) $(REF_STAMP) browser
-	$(BIN)/python -m pytest -q -m slow -p no:xdist $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -q -m bench -s -p no:xdist tests/bench $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m slow -p no:xdist $(PYTEST_ARGS); s=$$?; \
+	$(BIN)/python -m pytest -q -m bench -s -p no:xdist tests/bench $(PYTEST_ARGS); b=$$?; \
+	exit $$(( s || b ))
 
 app: $(STAMP)
 	$(BIN)/streamlit run streamlit_app.py
