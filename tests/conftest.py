@@ -43,3 +43,22 @@ def chromium_path() -> str:
     if not path:
         pytest.skip("Debian's chromium is not installed (make test installs it when run as root)")
     return path
+
+
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory):
+    """A real SQLite database with two therapists, their patients and patient accounts, built once
+    (argon2 hashing is deliberately slow) and copied for each test by ``world``."""
+    from storage_world import build_world
+
+    path = tmp_path_factory.mktemp("storage") / "template.db"
+    return path, build_world(path)
+
+
+@pytest.fixture()
+def world(world_template, tmp_path):
+    from storage_world import copy_world
+
+    w = copy_world(world_template, tmp_path / "fc.db")
+    yield w
+    w["engine"].dispose()

@@ -11,7 +11,7 @@ from formcheck.storage import set_program, store_analysis
 from formcheck.storage.auth import issue_token
 from formcheck.storage.models import ExerciseSession
 from formcheck.storage.repo import count_rows
-from storage_world import PASSWORDS, build_world, copy_world
+from storage_world import PASSWORDS, copy_world
 from test_storage import make_result
 
 
@@ -20,11 +20,6 @@ def _app(start=None):
 
     main(start=start)
 
-
-@pytest.fixture(scope="module")
-def world_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("dashboard") / "template.db"
-    return path, build_world(path)
 
 
 @pytest.fixture()

@@ -30,7 +30,6 @@ from formcheck.storage.export import (
 )
 from formcheck.storage.models import Event, ExerciseSession, Program, Rep, Sample, utcnow
 from formcheck.storage.repo import add_pain_rating, count_rows, patient_overview, prescription_overrides
-from storage_world import build_world, copy_world
 
 
 def make_result(exercise: str = "wall_squat", n_reps: int = 3, **extra):
@@ -53,17 +52,6 @@ def make_result(exercise: str = "wall_squat", n_reps: int = 3, **extra):
     return d
 
 
-@pytest.fixture(scope="module")
-def world_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("storage") / "template.db"
-    return path, build_world(path)
-
-
-@pytest.fixture()
-def world(world_template, tmp_path):
-    w = copy_world(world_template, tmp_path / "fc.db")
-    yield w
-    w["engine"].dispose()
 
 
 def test_result_round_trip_keeps_reps_holds_faults_and_samples(world, tmp_path):

@@ -29,22 +29,11 @@ from formcheck.storage.auth import issue_token, principal_from_token, revoke_tok
 from formcheck.storage.db import current_revision, downgrade, read_session
 from formcheck.storage.models import Base, ExerciseSession, Rep, Sample, utcnow
 from formcheck.storage.repo import mark_stale_sessions_interrupted
-from storage_world import PASSWORDS, build_world, copy_world
+from storage_world import PASSWORDS
 
 PY = sys.executable
 
 
-@pytest.fixture(scope="module")
-def world_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("durability") / "template.db"
-    return path, build_world(path)
-
-
-@pytest.fixture()
-def world(world_template, tmp_path):
-    w = copy_world(world_template, tmp_path / "fc.db")
-    yield w
-    w["engine"].dispose()
 
 
 # ------------------------------------------------------------------------------------------------ migrations

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from benchutil import machine
 
 pytestmark = pytest.mark.bench
 
@@ -48,14 +49,6 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def _machine() -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            model = next(ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{os.cpu_count()} cores, {model}, load average {os.getloadavg()[0]:.1f} at start"
 
 
 def test_bench_analyze_speed_720p30(tmp_path: Path):
@@ -71,7 +64,7 @@ def test_bench_analyze_speed_720p30(tmp_path: Path):
         dur = r.document.video.duration_s
         rows.append((label, dur, wall, dur / wall, cpu, r.document.rep_count, len(r.document.reps)))
     print(f"\n## analyze speed: {clip.name} ({exercise}), 1280x720 30 fps, annotated H.264 video included")
-    print(f"machine: {_machine()}")
+    print(f"machine: {machine()}")
     print("| mode | video s | wall s | x real time | CPU s | CPU-bound x real time on 2 cores | reps (done/all) |")
     print("|---|---|---|---|---|---|---|")
     for label, dur, wall, ratio, cpu, done, all_ in rows:
@@ -138,7 +131,7 @@ def test_bench_analyze_memory_flat_over_long_session(tmp_path: Path):
     peak = max(rss for _, rss in samples)
     end = samples[-1][1]
     print(f"\n## analyze memory: {minutes:g}-minute 720p 30 fps session ({clip.name} looped), annotated video on")
-    print(f"machine: {_machine()}")
+    print(f"machine: {machine()}")
     print(f"RSS before {rss0:.0f} MB; at 1 min {after_1min:.0f} MB; peak {peak:.0f} MB; at the end {end:.0f} MB; "
           f"growth 1 min -> end {end - after_1min:+.0f} MB; wall {wall:.0f} s "
           f"({r.document.video.duration_s / wall:.2f}x real time); annotated video "
@@ -166,7 +159,7 @@ def test_bench_analyze_real_clips_pose_rate_peer(tmp_path: Path):
     rows = [r for r in csv.DictReader(labels.open())
             if r["exercise"] in _SPEC_FOR_LABEL and (r["reps"] or r["hold_s"])]
     print("\n## analyze on the labelled real clips: default (pose 15 Hz) vs pose on every frame")
-    print(f"machine: {_machine()}")
+    print(f"machine: {machine()}")
     print("| clip | fps | truth | 15 Hz: reps / longest hold | every frame: reps / longest hold | "
           "15 Hz x real time | every frame x real time |")
     print("|---|---|---|---|---|---|---|")
@@ -205,7 +198,7 @@ def test_bench_analyze_fixture_accuracy(tmp_path: Path):
         return max(0.0, min(a1, b1) - max(a0, b0))
 
     print("\n## analyze end to end on the rendered fixtures (annotated video on)")
-    print(f"machine: {_machine()}")
+    print(f"machine: {machine()}")
     print("| fixture | reps truth / found | hold error (s) | faults found | missed | false |")
     print("|---|---|---|---|---|---|")
     n_rep_ok = n_hold = n_hold_ok = tp = fn = fp = 0

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from benchutil import machine
 
 pytestmark = pytest.mark.bench
 
@@ -39,14 +40,6 @@ def _clip() -> tuple[list[np.ndarray], str]:
     pytest.skip("no clip with a person (tests/fixtures/videos or ../shared/videos)")
 
 
-def _machine() -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            model = next(ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{os.cpu_count()} cores, {model}, load average {os.getloadavg()[0]:.1f} at start"
 
 
 @pytest.mark.parametrize("size", [(640, 480), (1280, 720)], ids=["480p", "720p"])
@@ -69,12 +62,12 @@ def test_bench_live_latency(size: tuple[int, int]):
     coach.start(0.0)
     pipeline.process(SyntheticSource(frames[:1], 30, 1 / 30).__iter__().__next__())  # warm-up (not timed)
     pipeline.pose_s.clear()
-    machine = _machine()
+    where = machine()
     stats = LiveRunner(SyntheticSource(frames, fps=30, duration_s=duration), pipeline.process).run()
     lat = np.asarray(stats.latencies_s) * 1000
     pose = np.asarray(pipeline.pose_s) * 1000
     half = len(lat) // 2
-    print(f"\nlive latency {w}x{h} @30 fps, {duration:.0f} s ({machine}): capture -> overlay p50 "
+    print(f"\nlive latency {w}x{h} @30 fps, {duration:.0f} s ({where}): capture -> overlay p50 "
           f"{np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms, max {lat.max():.1f} ms; "
           f"pose model p50 {np.percentile(pose, 50):.1f} ms; processed {stats.processed} of {stats.captured} "
           f"frames ({stats.processed / duration:.1f} fps), dropped {stats.dropped}; target p95 <= 50 ms: "

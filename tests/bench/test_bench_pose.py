@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from benchutil import machine
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = (REPO / ".." / "shared" / "videos").resolve()
@@ -64,16 +64,6 @@ def _run_ref(py: Path, video: Path, out: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def _save(key: str, value: object) -> None:
@@ -81,7 +71,7 @@ def _save(key: str, value: object) -> None:
     f = BENCH / "pose.json"
     data = json.loads(f.read_text()) if f.is_file() else {}
     data[key] = value
-    data["machine"] = _machine()
+    data["machine"] = machine()
     f.write_text(json.dumps(data, indent=2))
 
 
@@ -148,7 +138,7 @@ def test_bench_pose_speed_vs_mediapipe(tmp_path: Path) -> None:
                     "process_wall_s": time.perf_counter() - t0})
     best, best_ref = max(ours, key=lambda d: d["fps"]), max(ref, key=lambda d: d["fps"])
     ratio = best["fps"] / best_ref["fps"]
-    print(f"\n[pose speed] 640x480, {best['frames']} frames, tracking mode, {_machine()}")
+    print(f"\n[pose speed] 640x480, {best['frames']} frames, tracking mode, {machine()}")
     print(f"  formcheck (onnxruntime): {best['fps']:.1f} FPS end to end | per frame: decode {best['decode_ms']:.2f} ms, "
           f"detector {best['detector_ms']:.2f} ms ({best['detector_runs']} runs), landmarks {best['landmarks_ms']:.2f} ms, "
           f"total {best['total_ms']:.2f} ms wall (decode overlapped) | person found {best['found']:.1%}")
