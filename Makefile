@@ -57,6 +57,7 @@ bench: $(STAMP) $(REF_STAMP) browser
 	exit $$(( s || b ))
 
 app: $(STAMP)
+	$(BIN)/formcheck db init
 	$(BIN)/streamlit run streamlit_app.py
 
 clean:

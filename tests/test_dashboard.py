@@ -76,6 +76,22 @@ def no_exception(at):
 # ------------------------------------------------------------------------------------------------ sign-in
 
 
+def test_first_run_without_accounts_says_how_to_create_one(tmp_path, monkeypatch):
+    from formcheck.storage import init_db
+
+    init_db(tmp_path / "empty.db").dispose()
+    monkeypatch.setenv("FORMCHECK_DB_URL", str(tmp_path / "empty.db"))
+    at = AppTest.from_function(_app, default_timeout=60).run()
+    no_exception(at)
+    assert "formcheck users add NAME --role therapist" in texts(at)
+
+
+def test_no_first_run_hint_once_accounts_exist(world):
+    at = run(world)
+    no_exception(at)
+    assert "No accounts yet" not in texts(at)
+
+
 def test_sign_in_then_overview_shows_only_own_patients(world):
     at = run(world)
     no_exception(at)

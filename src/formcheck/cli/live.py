@@ -122,10 +122,16 @@ def live(
         import cv2
 
         window = "formcheck live (p pause, n next, q quit)"
-        cv2.namedWindow(window, cv2.WINDOW_NORMAL)
+        # resizable, without Qt's zoom/save toolbar; sized to the first frame below (Qt opens it at 400x300
+        # and would shrink the overlay's text)
+        cv2.namedWindow(window, cv2.WINDOW_NORMAL | cv2.WINDOW_GUI_NORMAL)
+        sized = []
 
         def on_output(out, coach_):
             if out.image is not None:
+                if not sized:
+                    cv2.resizeWindow(window, out.image.shape[1], out.image.shape[0])
+                    sized.append(True)
                 cv2.imshow(window, out.image)
             key = cv2.waitKey(1) & 0xFF
             if key in (ord("q"), 27):

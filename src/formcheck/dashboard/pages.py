@@ -20,6 +20,7 @@ from formcheck.dashboard.common import (
 from formcheck.errors import FormcheckError
 from formcheck.storage import repo
 from formcheck.storage.auth import AccessDenied, AuthError, authenticate, issue_token
+from formcheck.storage.models import User
 from formcheck.storage.catalog import exercise_ids, exercise_label
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ def link(name: str, label: str, **query: Any) -> None:
 def sign_in_page() -> None:
     st.title("formcheck")
     st.caption("Exercise form checking for low back pain. Everything stays on this computer.")
+    if not repo.count_rows(engine(), User):
+        st.info("No accounts yet. Create the first therapist with "
+                "`formcheck users add NAME --role therapist`, or run `make demo` for the demo accounts.")
     with st.form("sign_in"):
         username = st.text_input("User name", key="sign_in_user")
         password = st.text_input("Password", type="password", key="sign_in_password")
