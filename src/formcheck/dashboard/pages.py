@@ -20,8 +20,8 @@ from formcheck.dashboard.common import (
 from formcheck.errors import FormcheckError
 from formcheck.storage import repo
 from formcheck.storage.auth import AccessDenied, AuthError, authenticate, issue_token
-from formcheck.storage.models import User
 from formcheck.storage.catalog import exercise_ids, exercise_label
+from formcheck.storage.models import User
 
 log = logging.getLogger(__name__)
 

@@ -56,8 +56,8 @@ Values = Mapping[str, float]
 CHANGE_LEAD_S = 0.5  # `change` conditions compare with the value this long before the movement began
 PLATEAU_TAU_S = 0.5  # running mean of the held value (hold.plateau_band)
 PLATEAU_TRIM_MAX_S = 0.5  # a longer tail out of the band is a (different) held posture, not the way out
-SPEED_ENVELOPE_TAU_S = 3.0
-STILL_PREFIX = "still:"  # rates of the despiked rep measure (hold.despike), in the rates mapping  # decay of the rep measure's peak-speed envelope (hold.settle_fraction)
+SPEED_ENVELOPE_TAU_S = 3.0  # decay of the rep measure's peak-speed envelope (hold.settle_fraction)
+STILL_PREFIX = "still:"  # rates of the despiked rep measure (hold.despike), in the rates mapping
 _NAN = float("nan")
 
 
@@ -299,25 +299,33 @@ class ExerciseTracker:
             return True
         return a > b if self.spec.rep.direction == "increase" else a < b
 
-    def _update_rates(self, values: Values, t: float) -> None:
+    def _step_rate(self, store: dict[str, tuple[float, float, float]], name: str, v: float, t: float) -> float:
+        """One step of a smoothed time derivative: ``store[name]`` is (t, value, rate); NaN until a
+        previous sample exists (or when time did not advance)."""
+        prev = store.get(name)
+        if prev is None or t <= prev[0]:
+            store[name] = (t, v, _NAN)
+            return _NAN
+        dt = t - prev[0]
+        raw = (v - prev[1]) / dt
         tau = self.options.rate_tau_s
+        alpha = 1.0 - math.exp(-dt / tau) if tau > 0 else 1.0
+        r = raw if not math.isfinite(prev[2]) else prev[2] + alpha * (raw - prev[2])
+        store[name] = (t, v, r)
+        return r
+
+    def _update_rates(self, values: Values, t: float) -> None:
         for name in self._rate_names:
             v = values.get(name, _NAN)
-            prev = self._rates.get(name)
             if v is None or not math.isfinite(v):
                 self._rates.pop(name, None)
                 self._rate_values[name] = _NAN
                 continue
-            if prev is None or t <= prev[0]:
-                self._rates[name] = (t, v, _NAN)
-                self._rate_values[name] = _NAN
+            prev = self._rates.get(name)
+            r = self._rate_values[name] = self._step_rate(self._rates, name, v, t)
+            if prev is None or t <= prev[0]:  # no rate yet (NaN)
                 continue
             dt = t - prev[0]
-            raw = (v - prev[1]) / dt
-            alpha = 1.0 - math.exp(-dt / tau) if tau > 0 else 1.0
-            r = raw if not math.isfinite(prev[2]) else prev[2] + alpha * (raw - prev[2])
-            self._rates[name] = (t, v, r)
-            self._rate_values[name] = r
             if name in self._env_names:
                 if self._despike:
                     r = self._still_rate(name, v, t)
@@ -339,19 +347,7 @@ class ExerciseTracker:
         if len(hist) < 3:  # no rate until the median has its three frames (a consistent 1-frame delay)
             self._rate_values[STILL_PREFIX + name] = _NAN
             return _NAN
-        med = sorted(hist)[1]
-        prev = self._still_rates.get(name)
-        if prev is None or t <= prev[0]:
-            self._still_rates[name] = (t, med, _NAN)
-            self._rate_values[STILL_PREFIX + name] = _NAN
-            return _NAN
-        dt = t - prev[0]
-        raw = (med - prev[1]) / dt
-        tau = self.options.rate_tau_s
-        alpha = 1.0 - math.exp(-dt / tau) if tau > 0 else 1.0
-        r = raw if not math.isfinite(prev[2]) else prev[2] + alpha * (raw - prev[2])
-        self._still_rates[name] = (t, med, r)
-        self._rate_values[STILL_PREFIX + name] = r
+        r = self._rate_values[STILL_PREFIX + name] = self._step_rate(self._still_rates, name, sorted(hist)[1], t)
         return r
 
     def _rate_limit(self, side: str | None) -> float | None:
