@@ -40,10 +40,13 @@ _LAG = ("the rep measure's own plateau is longer than the scripted hold (per the
         "measured joint settles before the scripted hold starts / leaves after it ends; the stretch is in "
         "another joint): ")
 _INVISIBLE = "the scripted motion is below what landmarks can show: "
+_PACED = ("app-paced holds (hold.pacing): a camera cannot see a contraction, so the app says when to tighten "
+          "and relax and counts by that clock; the rendered clip was not made to the app's pacing: ")
 KNOWN = {
-    "abdominal_contraction__correct__side": _INVISIBLE + "bracing moves the trunk line 0.8 deg (landmark "
-                                            "noise/drift ~0.5 deg); one still period in position = one rep",
-    "abdominal_contraction__short_hold__oblique": _INVISIBLE + "bracing moves the trunk line 0.8 deg",
+    "abdominal_contraction__correct__side": _PACED + "the clip's 3 scripted contractions start 1 s, 8.5 s and 17 s "
+                                            "in; the app's pacing (5 s hold, 5 s relax) fits 2 in the clip",
+    "abdominal_contraction__short_hold__oblique": _PACED + "the 2-s contraction cannot be seen; the paced holds "
+                                                  "are 5 s each",
     "pelvic_tilt__correct__side": _INVISIBLE + "a 12-deg pelvic tilt moves hip/shoulder points 1-3 px "
                                   "(trunk line 0.5 deg measured)",
     "pelvic_tilt__short_hold__oblique": _INVISIBLE + "a 12-deg pelvic tilt moves the trunk line ~1 deg",

@@ -417,3 +417,62 @@ def test_hold_override_zero_counts_reps_without_a_hold() -> None:
     drive(no_hold, knee)
     assert default.rep_count == 0 and no_hold.rep_count == 1
     assert no_hold.result().prescription["hold_s"] is None
+
+
+# -- app-paced holds (hold.pacing: an effort the camera cannot see) ----------------------------------
+
+def paced_spec(relax_s: float = 1.0):
+    return spec(
+        phases=[{"name": "away"},
+                {"name": "in_position", "enter": {"measure": "knee_flexion", "gt": 30},
+                 "exit": {"measure": "knee_flexion", "lt": 10}, "min_dwell_s": 0.2}],
+        rep={"measure": "knee_flexion", "direction": "increase"},
+        hold={"in_target": False, "posture": {"measure": "trunk_inclination", "lt": 40}, "max_pause_s": 0.3,
+              "pacing": {"relax_s": relax_s, "start_cue": "Tighten.", "relax_cue": "Relax."}},
+        prescription={"reps": 10, "hold_s": 1.0},
+        faults=[])
+
+
+def test_paced_holds_count_one_rep_per_paced_hold_while_in_position() -> None:
+    tr = ExerciseTracker(paced_spec())
+    trunk = [5.0] * 60
+    ev = drive(tr, [0, 0] + [60] * 56 + [0, 0], {"trunk_inclination": trunk})
+    # in position from 0.2; dwell 0.2 -> the first paced rep starts at the cue at 0.4, held 1 s -> done
+    # at 1.4; relax 1 s until 2.4; in position all along -> the next cue after the dwell at 2.6, ...
+    reps = [(t, d["count"]) for k, t, d in ev if k == K.REP_COMPLETED]
+    assert [t for t, _ in reps] == [1.4, 3.6, 5.8]
+    assert [c for _, c in reps] == [1, 2, 3]
+    cues = [(t, d["id"]) for k, t, d in ev if k == K.CUE]
+    assert cues[:3] == [(0.4, "paced_start"), (1.4, "paced_relax"), (2.6, "paced_start")]
+    assert tr.phase == "away"  # left at the end
+    res = tr.result()
+    assert res.rep_count == 3 and all(h.duration_s == pytest.approx(1.0) for h in res.holds)
+    relaxing = ExerciseTracker(paced_spec())
+    drive(relaxing, [0, 0] + [60] * 14, {"trunk_inclination": [5.0] * 16})  # done at 1.4, relaxing at 1.5
+    assert relaxing.phase == "in_position" and relaxing.result().rep_count == 1  # relaxing is in position
+
+
+def test_a_paced_hold_broken_by_the_posture_is_an_incomplete_rep_and_the_pacing_goes_on() -> None:
+    tr = ExerciseTracker(paced_spec())
+    trunk = [5.0] * 8 + [60.0] * 5 + [5.0] * 30  # curls up from 0.8 to 1.2: out of posture 0.5 s > 0.3
+    ev = drive(tr, [0, 0] + [60] * 41, {"trunk_inclination": trunk})
+    ends = [(str(k), t) for k, t, _ in ev if k in (K.REP_COMPLETED, K.REP_INCOMPLETE)]
+    # started at 0.4, broken at 1.2 (paused since 0.8, > 0.3 s), relax 1 s to 2.2, dwell -> 2.4, done 3.4
+    assert ends == [("rep_incomplete", 1.2), ("rep_completed", 3.4)]
+    assert tr.result().rep_count == 1
+
+
+def test_leaving_the_position_while_relaxing_waits_for_the_patient_to_come_back() -> None:
+    tr = ExerciseTracker(paced_spec(relax_s=2.0))
+    knee = [0, 0] + [60] * 14 + [0] * 10 + [60] * 16  # done at 1.4; leaves at 1.6 (relax until 3.4)
+    ev = drive(tr, knee, {"trunk_inclination": [5.0] * len(knee)})
+    starts = [t for k, t, _ in ev if k == K.REP_STARTED]
+    # back in position at 2.6 -> dwell 0.2 -> the next paced hold starts at 2.8, not at the end of the relax
+    assert starts == [0.4, 2.8]
+    assert tr.result().rep_count == 2
+
+
+def test_pacing_needs_a_prescribed_hold() -> None:
+    with pytest.raises(SpecError, match="pacing"):
+        spec(hold={"in_target": False, "pacing": {"relax_s": 1, "start_cue": "a", "relax_cue": "b"}},
+             prescription={"reps": 10})

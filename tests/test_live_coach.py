@@ -204,3 +204,22 @@ def test_options_validated():
         Program(())
     with pytest.raises(FieldError, match="level"):
         Program.level("expert")
+
+
+def test_app_paced_cues_are_said_even_among_coaching_cues():
+    """An app-paced exercise (abdominal contraction) is driven by its "tighten ... relax" cues: they are
+    said at their time, ahead of a coaching cue raised at the same moment."""
+    script = {"abdominal_contraction": [
+        LiveEvent("cue", 5.0, {"id": "breathe"}, "Keep breathing while you hold."),
+        LiveEvent("cue", 5.0, {"id": "paced_start"}, "Tighten your stomach. Hold for five."),
+        LiveEvent("cue", 10.0, {"id": "paced_relax"}, "And relax."),
+        LiveEvent("cue", 15.0, {"id": "paced_start"}, "Tighten your stomach. Hold for five."),
+    ]}
+    coach = LiveCoach(Program.single("abdominal_contraction"),
+                      LiveOptions(setup_options=SetupOptions(stable_s=1, countdown_s=1)), lambda r: None,
+                      run_factory=_factory(script))
+    coach.start(0.0)
+    said = _drive(coach, _person("side"), 0.0, 16.0)
+    paced = [s for s in said if s.startswith(("Tighten", "And relax"))]
+    assert paced == ["Tighten your stomach. Hold for five.", "And relax.", "Tighten your stomach. Hold for five."]
+    assert said.index("Tighten your stomach. Hold for five.") < said.index("Keep breathing while you hold.")

@@ -150,7 +150,10 @@ def test_spec_counts_good_reps_and_not_a_half_rep(spec_id: str) -> None:
         assert len(completed) == 2
         truth = _time_in_band(s, good) if s.rep.target is not None else None
         for h in completed:
-            if s.hold.max_rate is not None and s.hold.posture is None:  # type: ignore[union-attr]
+            if s.hold.pacing is not None:  # type: ignore[union-attr]
+                # app-paced: each paced hold lasts the prescribed time, from the cue to "relax"
+                assert h.duration_s == pytest.approx(s.prescription.hold_s, abs=0.11)
+            elif s.hold.max_rate is not None and s.hold.posture is None:  # type: ignore[union-attr]
                 # held still: the timer runs on the scripted plateau, not on the ramps into and out of it
                 # (less the time the smoothed rate takes to settle after the ramp: ~0.1 s to a fixed
                 # max_rate, rate_tau * ln(1/settle_fraction) ~ 0.18 s to a tenth of the ramp's speed)

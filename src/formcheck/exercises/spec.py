@@ -80,6 +80,15 @@ class Rep(_Model):
     min_duration_s: float = Field(0.0, ge=0, description="Shorter movements are incomplete reps.")
 
 
+class Pacing(_Model):
+    """App-paced holds, for an effort a camera cannot see (an abdominal contraction): the app says when
+    to start and when to relax; the camera checks the position and that it is held still."""
+
+    relax_s: float = Field(gt=0, le=60, description="Relax this long, still in position, between paced holds.")
+    start_cue: str = Field(min_length=1, description="Said when a paced hold starts (e.g. 'Tighten... hold').")
+    relax_cue: str = Field(min_length=1, description="Said when a paced hold is done or broken ('Relax').")
+
+
 class HoldSpec(_Model):
     """Posture gating of the hold (its duration is ``prescription.hold_s``)."""
 
@@ -110,6 +119,11 @@ class HoldSpec(_Model):
         False, description="The still test (max_rate) reads the rep measure through a 3-frame median: a "
                            "one-frame landmark glitch neither pauses the timer nor delays its start (one frame "
                            "of delay at both ends of the hold).")
+    pacing: Pacing | None = Field(
+        None, description="The app paces the holds: each paced hold in a correct, still position is one rep "
+                          "(it ends when the hold is done or broken), then the patient relaxes in position for "
+                          "relax_s before the next one. For efforts a camera cannot see: the count follows the "
+                          "app's pacing, the camera verifies only the position.")
     plateau_band: float | None = Field(
         None, gt=0, description="Left the position, not just moving: the hold ends at the last frame the rep "
                                 "measure was within this band (its units) of the held value (a 0.5-s running "
@@ -192,6 +206,8 @@ class ExerciseSpec(_Model):
             conds.append(self.camera.check)
         if self.hold:
             conds += [c for c in (self.hold.posture, self.hold.break_) if c]
+            if self.hold.pacing is not None and self.prescription.hold_s is None:
+                raise ValueError("hold.pacing needs prescription.hold_s (the paced hold's length)")
         for f in self.faults:
             conds += [c for c in (f.when, f.clear) if c]
             for p in f.phases or []:

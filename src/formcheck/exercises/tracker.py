@@ -16,6 +16,9 @@ feeds it a sequence frame by frame). What it does each frame:
    "Still" (``max_rate``) can be made "arrived": a fraction of the movement's own peak speed
    (``settle_fraction``), read through a 3-frame median (``despike``); the hold then ends where the
    measure left its held value (``plateau_band``), not where it began to move fast (exercises/README.md).
+   App-paced holds (``hold.pacing``, for an effort a camera cannot see): the rep starts at the app's
+   "tighten" cue once in position, ends when its hold is done or broken ("relax"), and the next one
+   starts after ``relax_s`` in position.
 3. **Lost tracking.** A hidden measure makes a condition *unknown*, and unknown never changes state:
    a few frames without landmarks neither count, nor break a hold (the time is bridged when the
    posture is still held afterwards). Only after ``lost_grace_s`` is ``not_visible`` reported, the
@@ -188,6 +191,7 @@ class ExerciseTracker:
         if hs is not None and hs.max_rate is not None and hs.settle_fraction is not None:
             self._settle = (hs.settle_fraction, min(hs.min_rate, hs.max_rate), hs.max_rate)
         self._despike = hs is not None and hs.max_rate is not None and hs.despike
+        self._pacing = hs.pacing if hs is not None and self._hold_s is not None else None
         self._env_names = {resolve(self.spec.rep.measure, s) for s in sides_
                            if not ("{other}" in self.spec.rep.measure and s is None)}
         self.reset()
@@ -261,6 +265,7 @@ class ExerciseTracker:
         self._rep: _Rep | None = None
         self._hold: _Hold | None = None
         self._hold_true_since: dict[str | None, float | None] = {}
+        self._relax_until: float | None = None  # hold.pacing: relaxing in position until then
         self._last_side: str | None = self.fixed_side
         self._lost_since: float | None = None
         self._lost_reported = False
@@ -430,6 +435,15 @@ class ExerciseTracker:
         return out
 
     def _step_rest(self, values: Values, rates: Values, t: float, out: list[Event]) -> bool:
+        if self._relax_until is not None:  # hold.pacing: relaxing in position between paced holds
+            x = self._c(self._last_side).exit(values, rates)
+            if x is True:  # left the position: the pacing starts again when the patient is back
+                self._relax_until = None
+                self.phase = self.spec.rest_phase
+            elif t < self._relax_until - 1e-9:
+                return x is not None
+            else:
+                self._relax_until = None
         known = False
         confirmed: list[tuple[float, str | None]] = []
         for s in self._candidates():
@@ -463,6 +477,9 @@ class ExerciseTracker:
         p = self._pending[side]
         assert p is not None
         rest = self._rest_extreme.get(side, _NAN)
+        if self._pacing is not None:  # a paced rep starts at the app's cue, not when the position was reached
+            p.since = t
+            self._hold_true_since = {side: t} if self._hold_true_since.get(side) is not None else {}
         self._rep = _Rep(side, p.since, rest, p.peak, p.t_peak)
         self._pending = {}
         self._last_side = side if side is not None else self._last_side
@@ -471,6 +488,8 @@ class ExerciseTracker:
             if st.active:
                 self._rep.faults.add(f.id)
         self._emit(out, EventKind.REP_STARTED, t, side, start_s=p.since, index=len(self._reps) + 1)
+        if self._pacing is not None:
+            self._emit(out, EventKind.CUE, t, side, self._pacing.start_cue, id="paced_start")
         since = self._hold_true_since.get(side)
         if self._hold_s is not None and since is not None:
             start = max(since, p.since)
@@ -497,6 +516,8 @@ class ExerciseTracker:
         if self._better(v, rep.peak):
             rep.peak, rep.t_peak = v, t
         self._step_hold(values, rates, t, out)
+        if self._rep is None:  # hold.pacing ended the rep with its hold
+            return True
         x = c.exit(values, rates)
         if x is True:
             if rep.exit_since is None:
@@ -520,6 +541,8 @@ class ExerciseTracker:
             if self._rep is not None:
                 self._rep.hold_done = True
             self._emit(out, EventKind.HOLD_COMPLETED, t, side, held_s=h.acc, target_s=self._hold_s)
+            if self._pacing is not None and self._rep is not None:
+                self._end_paced(t, out)
 
     def _step_hold(self, values: Values, rates: Values, t: float, out: list[Event]) -> None:
         rep = self._rep
@@ -557,6 +580,8 @@ class ExerciseTracker:
                 self._emit(out, EventKind.HOLD_PAUSED, t, rep.side, held_s=h.acc)
             if brk is True or t - h.paused_since > self.spec.hold.max_pause_s + 1e-9:
                 self._end_hold(t, out)
+                if self._pacing is not None:
+                    self._end_paced(t, out)
 
     def _track_plateau(self, h: _Hold, v: float | None, t: float) -> None:
         band = self.spec.hold.plateau_band if self.spec.hold is not None else None
@@ -652,6 +677,15 @@ class ExerciseTracker:
         self._pending = {}
         self._rest_extreme = {}
         self._hold_true_since = {}
+
+    def _end_paced(self, t: float, out: list[Event]) -> None:
+        """hold.pacing: the paced hold is over (done or broken), so is its rep; relax in position."""
+        assert self._pacing is not None and self._rep is not None
+        side = self._rep.side
+        self._end_rep(t, t, out)
+        self._relax_until = t + self._pacing.relax_s
+        self.phase = self.spec.move_phase  # still in position, relaxing
+        self._emit(out, EventKind.CUE, t, side, self._pacing.relax_cue, id="paced_relax")
 
     def _visibility(self, known: bool, t: float, out: list[Event]) -> None:
         if known:

@@ -330,7 +330,10 @@ class LiveCoach:
                                 "incomplete", ev.t, cooldown_s=10))
         elif ev.kind == "cue" and ev.message:
             cid = ev.data.get("id", "cue")
-            self._raise(Cue(ev.message, CuePriority.COACH, f"cue:{cid}", ev.t, cooldown_s=8, max_age_s=3))
+            if str(cid).startswith("paced_"):  # the app's pacing (tighten ... relax) is the exercise itself
+                self._raise(Cue(ev.message, CuePriority.HOLD, "paced", ev.t, cooldown_s=0, max_age_s=2))
+            else:
+                self._raise(Cue(ev.message, CuePriority.COACH, f"cue:{cid}", ev.t, cooldown_s=8, max_age_s=3))
         elif ev.kind == "hold" and ev.data.get("completed"):
             self._raise(Cue("Good. Relax.", CuePriority.HOLD, "hold_done", ev.t, cooldown_s=2))
         elif ev.kind == "fault":
