@@ -212,6 +212,7 @@ def test_app_paced_cues_are_said_even_among_coaching_cues():
     script = {"abdominal_contraction": [
         LiveEvent("cue", 5.0, {"id": "breathe"}, "Keep breathing while you hold."),
         LiveEvent("cue", 5.0, {"id": "paced_start"}, "Tighten your stomach. Hold for five."),
+        LiveEvent("hold", 10.0, {"completed": True, "paced": True}),
         LiveEvent("cue", 10.0, {"id": "paced_relax"}, "And relax."),
         LiveEvent("cue", 15.0, {"id": "paced_start"}, "Tighten your stomach. Hold for five."),
     ]}
@@ -223,3 +224,4 @@ def test_app_paced_cues_are_said_even_among_coaching_cues():
     paced = [s for s in said if s.startswith(("Tighten", "And relax"))]
     assert paced == ["Tighten your stomach. Hold for five.", "And relax.", "Tighten your stomach. Hold for five."]
     assert said.index("Tighten your stomach. Hold for five.") < said.index("Keep breathing while you hold.")
+    assert "Good. Now come back slowly." not in said  # a paced hold's end is its "relax", nothing else

@@ -271,7 +271,7 @@ def _draw_counters(img: np.ndarray, state: OverlayState, u: float) -> None:
         el = max(0.0, state.hold_elapsed_s)
         if state.hold_target_s:
             remaining = state.hold_target_s - el
-            text = f"Hold {remaining:.1f} s" if remaining > 0 else "Hold done - relax"
+            text = f"Hold {remaining:.1f} s" if remaining > 0 else "Hold done - come back slowly"
             hold_frac = min(1.0, el / state.hold_target_s)
             colour = _GREEN if remaining <= 0 else _WHITE
             if state.hold_paused and remaining > 0:

@@ -540,7 +540,8 @@ class ExerciseTracker:
             h.completed = True
             if self._rep is not None:
                 self._rep.hold_done = True
-            self._emit(out, EventKind.HOLD_COMPLETED, t, side, held_s=h.acc, target_s=self._hold_s)
+            self._emit(out, EventKind.HOLD_COMPLETED, t, side, held_s=h.acc, target_s=self._hold_s,
+                       paced=self._pacing is not None)
             if self._pacing is not None and self._rep is not None:
                 self._end_paced(t, out)
 

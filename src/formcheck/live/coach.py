@@ -334,8 +334,8 @@ class LiveCoach:
                 self._raise(Cue(ev.message, CuePriority.HOLD, "paced", ev.t, cooldown_s=0, max_age_s=2))
             else:
                 self._raise(Cue(ev.message, CuePriority.COACH, f"cue:{cid}", ev.t, cooldown_s=8, max_age_s=3))
-        elif ev.kind == "hold" and ev.data.get("completed"):
-            self._raise(Cue("Good. Relax.", CuePriority.HOLD, "hold_done", ev.t, cooldown_s=2))
+        elif ev.kind == "hold" and ev.data.get("completed") and not ev.data.get("paced"):  # paced: its own cue
+            self._raise(Cue("Good. Now come back slowly.", CuePriority.HOLD, "hold_done", ev.t, cooldown_s=2))
         elif ev.kind == "fault":
             severity = ev.data.get("severity", "warning")
             prio = CuePriority.HARMFUL if severity == "harmful" else CuePriority.FAULT
