@@ -8,13 +8,14 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from formcheck.errors import FieldError, InputError
+from formcheck.report import schema
 from formcheck.storage.catalog import exercise_ids
 from formcheck.storage.db import as_engine, write_session
 from formcheck.storage.models import Artifact, Event, ExerciseSession, Patient, Rep, Sample, utcnow
@@ -24,43 +25,30 @@ log = logging.getLogger(__name__)
 MAX_SAMPLE_RATE_HZ = 15.0  # measure samples kept for the angle-over-time plot
 
 
-def _none_if_nan(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 class _In(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class RepIn(_In):
-    index: int | None = None
-    side: str | None = None
-    start_s: float
-    end_s: float
+# The stored rows take the result.json models (formcheck.report.schema: one definition of each field and
+# its meaning) and loosen only what a live session in progress or an ExerciseResult.to_dict() lacks:
+# unknown keys are ignored, a rep may have no index/peak yet, a hold or fault may still be open.
+class RepIn(schema.Rep):
+    model_config = ConfigDict(extra="ignore")
+    index: int | None = None  # type: ignore[assignment]
     peak: float | None = None
     range_of_motion: float | None = None
-    hold_s: float | None = None
     complete: bool = True
-    form_score: float | None = Field(None, ge=0, le=100)
-    faults: list[str] = Field(default_factory=list)
-
-    _nan = field_validator("peak", "range_of_motion", "hold_s", "form_score", mode="before")(_none_if_nan)
 
 
-class HoldIn(_In):
-    start_s: float
-    end_s: float | None = None
-    duration_s: float = Field(ge=0)
-    completed: bool
+class HoldIn(schema.Hold):
+    model_config = ConfigDict(extra="ignore")
+    end_s: float | None = None  # type: ignore[assignment]
 
 
-class FaultIn(_In):
-    id: str = Field(min_length=1)
-    severity: Literal["info", "warning", "harmful"] = "warning"
-    start_s: float
-    end_s: float | None = None
+class FaultIn(schema.Fault):
+    model_config = ConfigDict(extra="ignore")
+    severity: schema.Severity = "warning"
+    end_s: float | None = None  # type: ignore[assignment]
     message: str = ""
 
 
@@ -70,7 +58,7 @@ class VideoIn(_In):
     duration_s: float | None = None
     frames: int | None = None
 
-    _nan = field_validator("fps", "duration_s", mode="before")(_none_if_nan)
+    _nan = field_validator("fps", "duration_s", mode="before")(schema._finite_or_none)
 
 
 class ResultIn(_In):
@@ -88,7 +76,7 @@ class ResultIn(_In):
     partial: bool = False
     prescription: dict[str, Any] | None = None
 
-    _nan = field_validator("form_score", mode="before")(_none_if_nan)
+    _nan = field_validator("form_score", mode="before")(schema._finite_or_none)
 
     @field_validator("exercise")
     @classmethod
