@@ -476,3 +476,19 @@ def test_pacing_needs_a_prescribed_hold() -> None:
     with pytest.raises(SpecError, match="pacing"):
         spec(hold={"in_target": False, "pacing": {"relax_s": 1, "start_cue": "a", "relax_cue": "b"}},
              prescription={"reps": 10})
+
+
+def test_a_harmful_posture_repeated_in_a_session_is_reported_for_the_therapist() -> None:
+    rep = [0, 20, 35] + [46] * 11 + [20, 5, 5, 5, 5]
+    bent = [5.0] * 3 + [50.0] * 6 + [5.0] * 10  # trunk flexion during the hold of each rep
+
+    def run(n: int):
+        return run_exercise(spec(), {"knee_flexion": np.array(rep * n, float),
+                                     "trunk_inclination": np.array(bent * n, float),
+                                     "shoulder_width_ratio": np.full(19 * n, 0.1)}, t=np.arange(19 * n) * DT)
+
+    once = run(1)
+    assert [f.id for f in once.faults] == ["trunk_flexion"] and not any("repeated" in w for w in once.warnings)
+    twice = run(2)
+    assert [f.id for f in twice.faults] == ["trunk_flexion"] * 2
+    assert any("repeated: trunk flexion 2 times" in w for w in twice.warnings)

@@ -60,6 +60,7 @@ CHANGE_LEAD_S = 0.5  # `change` conditions compare with the value this long befo
 PLATEAU_TAU_S = 0.5  # running mean of the held value (hold.plateau_band)
 PLATEAU_TRIM_MAX_S = 0.5  # a longer tail out of the band is a (different) held posture, not the way out
 SPEED_ENVELOPE_TAU_S = 3.0  # decay of the rep measure's peak-speed envelope (hold.settle_fraction)
+HARMFUL_REPEAT = 2  # a harmful fault this many times is a repeated harmful posture (live.safety's default)
 STILL_PREFIX = "still:"  # rates of the despiked rep measure (hold.despike), in the rates mapping
 _NAN = float("nan")
 
@@ -809,6 +810,12 @@ class ExerciseTracker:
             if st.active:
                 faults.append(FaultResult(f.id, f.severity, st.start_s, t_end, f.message, st.side))
         faults.sort(key=lambda f: f.start_s)
+        for f in self.spec.faults:
+            n = sum(x.id == f.id for x in faults)
+            if f.severity == "harmful" and n >= HARMFUL_REPEAT:
+                warnings.append(f"A posture that can hurt a painful back was repeated: {f.id.replace('_', ' ')} "
+                                f"{n} times ({f.message}). Review this exercise with the patient before "
+                                "progressing; stop if it hurts.")
         sets = group_sets(reps, faults, self.spec.prescription.set_break_s)
         p = self.spec.prescription
         sides = None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from formcheck.errors import FieldError, OptionsError
+from formcheck.exercises.tracker import HARMFUL_REPEAT
 
 STOP_ADVICE = ("Please stop this exercise. {why} If the pain does not settle, contact your clinician "
                "before exercising again.")
@@ -45,7 +46,7 @@ class SafetyAdvice:
 
 @dataclass(frozen=True)
 class SafetyOptions:
-    harmful_repeat: int = 2  # advise stopping when the same harmful fault happens this many times
+    harmful_repeat: int = HARMFUL_REPEAT  # advise stopping when the same harmful fault happens this many times
 
     def __post_init__(self) -> None:
         if not (isinstance(self.harmful_repeat, int) and self.harmful_repeat >= 1):
