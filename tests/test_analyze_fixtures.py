@@ -20,20 +20,26 @@ FAST = ("squat__correct__side", "heel_slides__correct__side", "wall_squat__corre
 #: known disagreements with the ground truth, as measured (BENCHMARKS.md explains the causes: motion
 #: below landmark noise, views the pose model reads poorly, holds timed a few tenths long).
 #: strict: when the engine and the truth come to agree, the test fails until the entry is removed.
+#: a detected fault that names a scripted fault another way: the squat's scripted trunk flexion rounds the
+#: lumbar spine as the trunk leans (the synth script's lumbar_extra), which the back contour flags as
+#: lumbar_rounding next to the trunk lean
+SAME_FAULT = {"lumbar_rounding": "trunk_flexion"}
 KNOWN = {
-    "dead_bug__ballistic__oblique": "the jerky movement is flagged in 1 of its 3 reps (ballistic threshold of "
-                                    "the dead_bug spec)",
-    "abdominal_contraction__correct__side": "rep_count 1 != truth 3; hold at 1.8 s lasted 26.10 s, truth 5.00 s; hold at 10.5 s lasted "
-        "26.10 s, truth 5.00 s; hold at 19.0 s lasted 26.10 s, truth 5.00 s",
-    "abdominal_contraction__short_hold__oblique": "rep_count 1 != truth 2; hold at 1.8 s lasted 22.20 s, truth 5.00 s; hold at 10.2 s lasted "
-        "22.20 s, truth 2.00 s; hold at 15.5 s lasted 22.20 s, truth 5.00 s",
+    "dead_bug__ballistic__oblique": "ballistic is flagged on the near leg's reps only; the far leg's jerky rep at "
+                                    "3.8 s is not (far-leg landmark noise is as fast: the spec reads the near "
+                                    "leg too)",
+    "abdominal_contraction__correct__side": "app-paced holds (not camera-measured): rep_count 2 != truth 3; hold "
+                                            "at 19.0 s lasted 4.60 s, truth 5.00 s",
+    "abdominal_contraction__short_hold__oblique": "app-paced holds (not camera-measured): hold at 10.2 s lasted "
+                                                  "5.00 s, truth 2.00 s",
+    "wall_squat__knee_valgus__front": "front view (the spec's wrong view): rep_count 0 != truth 2; hold 2.7-7.7 s "
+                                      "not found; hold 12.8-17.8 s not found (knee valgus is flagged)",
     "bird_dog__back_sag__side": "rep_count 2 != truth 3; hold at 2.2 s lasted 2.27 s, truth 3.00 s",
     "bird_dog__trunk_rotation__oblique": "rep_count 1 != truth 3; hold 2.1-5.1 s not found; hold 15.2-18.2 s not found; faults [] !="
         " truth ['trunk_rotation']; fault trunk_rotation at 1.5 s not found at that time; ...",
     "hamstring_stretch__correct__side": "hold at 3.2 s lasted 20.60 s, truth 20.00 s",
     "hamstring_stretch__released_early__oblique": "hold at 3.5 s lasted 10.10 s, truth 9.00 s",
     "heel_raises__short_hold__front": "hold at 1.8 s lasted 13.90 s, truth 5.00 s; hold at 10.2 s lasted 13.90 s, truth 2.00 s",
-    "heel_slides__shallow__oblique": "rep_count 0 != truth 2",
     "hip_flexor_stretch__released_early__oblique": "hold 3.3-12.3 s not found",
     "pelvic_tilt__correct__side": "rep_count 1 != truth 3; hold at 1.9 s lasted 26.00 s, truth 5.00 s; hold at 10.1 s lasted "
         "26.00 s, truth 5.00 s; hold at 19.0 s lasted 26.00 s, truth 5.00 s",
@@ -46,8 +52,6 @@ KNOWN = {
     "straight_leg_raise__back_arch__side": "hold at 2.5 s lasted 3.40 s, truth 3.00 s",
     "straight_leg_raise__correct__side": "hold at 2.6 s lasted 3.40 s, truth 3.00 s; hold at 17.3 s lasted 3.33 s, truth 3.00 s",
     "straight_leg_raise__knee_bent__side": "hold at 17.3 s lasted 3.33 s, truth 3.00 s",
-    "wall_squat__knee_valgus__front": "rep_count 0 != truth 2; hold 2.7-7.7 s not found; hold 12.8-17.8 s not found; faults [] !="
-        " truth ['knee_valgus']; fault knee_valgus at 1.7 s not found at that time; ...",
 }
 
 
@@ -107,12 +111,12 @@ def test_fixture_matches_ground_truth(sidecar: Path | None, tmp_path: Path):
             problems.append(f"hold at {h['start_s']:.1f} s lasted {best.duration_s:.2f} s, truth "
                             f"{h['duration_s']:.2f} s")
     # faults: the same ids, each true fault overlapping a detected one of its id
-    found_ids = {f.id for f in doc.faults}
+    found_ids = {SAME_FAULT.get(f.id, f.id) for f in doc.faults}
     true_ids = {f["id"] for f in truth.get("faults", [])}
     if found_ids != true_ids:
         problems.append(f"faults {sorted(found_ids)} != truth {sorted(true_ids)}")
     for f in truth.get("faults", []):
-        if not any(d.id == f["id"] and _overlap(d.start_s - 0.5, d.end_s + 0.5, f["start_s"], f["end_s"]) > 0
+        if not any(SAME_FAULT.get(d.id, d.id) == f["id"] and _overlap(d.start_s - 0.5, d.end_s + 0.5, f["start_s"], f["end_s"]) > 0
                    for d in doc.faults):
             problems.append(f"fault {f['id']} at {f['start_s']:.1f} s not found at that time")
     # reports and the annotated video

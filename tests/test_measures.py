@@ -210,3 +210,203 @@ def test_batched_kernel_matches_the_simple_formula_and_propagates_nan() -> None:
             ref = joint_angle(pts[:, a, :dims], pts[:, b, :dims], pts[:, c, :dims])
             np.testing.assert_allclose(got[row], ref, atol=2e-3, equal_nan=True)
         assert np.isnan(got[0, 7]) and np.isfinite(got[1, 7])
+
+
+def test_bent_knee_and_higher_heel_do_not_jump_when_the_legs_are_mislabelled() -> None:
+    # Lying, the left knee bent 90 deg, the right leg straight; in frame 1 BlazePose calls the legs the
+    # other way round (it does so on part of the frames of a lying body seen obliquely), in frame 2 the
+    # right leg is hidden and in frame 3 both are.
+    bent = {"hip": (300, 300), "knee": (400, 200), "ankle": (500, 300)}
+    straight = {"hip": (300, 310), "knee": (450, 310), "ankle": (600, 310)}
+    heels = {L.LEFT_HEEL: (505, 290), L.RIGHT_HEEL: (605, 320), L.LEFT_FOOT_INDEX: (515, 300),
+             L.RIGHT_FOOT_INDEX: (615, 300)}
+    labelled = {**leg("left", **bent), **leg("right", **straight), **heels}
+    swapped = {**leg("right", **bent), **leg("left", **straight),
+               L.RIGHT_HEEL: heels[L.LEFT_HEEL], L.LEFT_HEEL: heels[L.RIGHT_HEEL],
+               L.RIGHT_FOOT_INDEX: heels[L.LEFT_FOOT_INDEX], L.LEFT_FOOT_INDEX: heels[L.RIGHT_FOOT_INDEX]}
+    one_side = {**leg("left", **bent), L.LEFT_HEEL: heels[L.LEFT_HEEL], L.LEFT_FOOT_INDEX: heels[L.LEFT_FOOT_INDEX]}
+    seq = make_seq([labelled, swapped, one_side, {L.NOSE: (100, 100)}])
+    m = compute_measures(seq, ["knee_flexion_left", "knee_flexion_max", "heel_height_max"], space="image")
+    assert m["knee_flexion_left"][0] == pytest.approx(90.0, abs=1e-3)
+    assert m["knee_flexion_left"][1] == pytest.approx(0.0, abs=1e-3)  # the per-side angle jumps
+    np.testing.assert_allclose(m["knee_flexion_max"][:3], 90.0, atol=1e-3)  # the bent knee does not
+    # the raised heel: 30 px above the lowest point (the other heel at y=320), leg ~ 2 x 141 or 300 px
+    assert m["heel_height_max"][0] == pytest.approx(m["heel_height_max"][1], abs=1e-6)
+    assert m["heel_height_max"][0] > 0.05
+    assert np.isnan(m["knee_flexion_max"][3]) and np.isnan(m["heel_height_max"][3])
+
+
+# --- angle core: fused (numba) and numpy backends give the same angles as a per-frame math loop ---
+
+from formcheck import measures as _m
+
+TRIP8 = [(23, 25, 27), (24, 26, 28), (11, 23, 25), (12, 24, 26), (11, 13, 15), (12, 14, 16),
+         (23, 11, 13), (24, 12, 14)]
+
+
+@pytest.fixture(params=["numpy", "fused"])
+def angle_backend(request) -> str:
+    if request.param == "fused":
+        pytest.importorskip("numba")
+    return request.param
+
+
+def _loop_angles(pts: np.ndarray, trip) -> np.ndarray:
+    """Reference: per frame, per triplet, in Python floats with math.atan2 (NaN in -> NaN out)."""
+    out = np.empty((len(trip), pts.shape[0]))
+    for t in range(pts.shape[0]):
+        lm = pts[t].astype(np.float64).tolist()
+        for r, (a, b, c) in enumerate(trip):
+            u = [p - q for p, q in zip(lm[a], lm[b])]
+            v = [p - q for p, q in zip(lm[c], lm[b])]
+            dot = sum(p * q for p, q in zip(u, v))
+            if len(u) == 2:
+                cross = abs(u[0] * v[1] - u[1] * v[0])
+            else:
+                cx, cy, cz = u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]
+                cross = math.sqrt(cx * cx + cy * cy + cz * cz)
+            out[r, t] = math.degrees(math.atan2(cross, dot))
+    return out
+
+
+def _random_pts(T: int, dims: int, dtype, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    pts = (rng.normal(size=(T, 33, dims)) * 100 + 300).astype(dtype)
+    if T > 5:
+        pts[3] = np.nan  # no person in frame 3
+        pts[5, 25] = np.nan  # left knee hidden in frame 5
+    return pts
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_angle_core_matches_the_python_loop(angle_backend: str, dims: int, dtype) -> None:
+    pts = _random_pts(20_000, dims, dtype)  # 160 k evaluations: "auto" would pick fused too
+    ref = _loop_angles(pts[:2000], TRIP8)
+    direct = _m.sequence_angles(pts, TRIP8, backend=angle_backend)
+    via_comp = _m.joint_angles(_m.to_components(pts), TRIP8, backend=angle_backend)
+    for got in (direct, via_comp):
+        assert got.shape == (8, 20_000) and got.dtype == np.float32
+        np.testing.assert_allclose(got[:, :2000], ref, atol=2e-3, equal_nan=True)
+        assert np.isnan(got[:, 3]).all()
+        assert np.isnan(got[[0, 2], 5]).all() and np.isfinite(got[[1, 3, 4, 5, 6, 7], 5]).all()
+        assert np.isfinite(np.delete(got, [3, 5], axis=1)).all()
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_fused_and_numpy_backends_agree(dims: int) -> None:
+    pytest.importorskip("numba")
+    pts = _random_pts(30_001, dims, np.float32, seed=1)
+    for fn, arg in ((_m.sequence_angles, pts), (_m.joint_angles, _m.to_components(pts))):
+        fused, numpy_ = (fn(arg, TRIP8, backend=b) for b in ("fused", "numpy"))
+        np.testing.assert_array_equal(np.isnan(fused), np.isnan(numpy_))
+        np.testing.assert_allclose(fused, numpy_, atol=2e-3, equal_nan=True)
+
+
+def test_fused_atan2_is_exact_over_the_whole_range_and_at_the_ends() -> None:
+    """Constructed angles 0..180 deg (incl. exactly 0, 90, 180 and within 1e-3 deg of the ends) read
+    back to well under the 2e-3 deg target, in 2D and 3D, and coincident points give what atan2 gives."""
+    pytest.importorskip("numba")
+    deg = np.concatenate([np.linspace(0, 180, 200_001), [1e-3, 5e-4, 179.999, 179.9995, 90.0]])
+    th = np.radians(deg)
+    T = len(deg)
+    pts = np.zeros((T, 33, 3))
+    pts[:, 1] = (2.0, 1.0, 0.5)  # vertex
+    pts[:, 0] = pts[:, 1] + np.array([3.0, 0.0, 0.0])  # a: along x
+    pts[:, 2, 0] = pts[:, 1, 0] + 5.0 * np.cos(th)
+    pts[:, 2, 1] = pts[:, 1, 1] + 5.0 * np.sin(th)
+    pts[:, 2, 2] = 0.5
+    for dims in (2, 3):
+        got = _m.sequence_angles(pts[..., :dims], [(0, 1, 2)], backend="fused")[0]
+        exact = np.degrees(np.arctan2(np.abs(np.sin(th)) * 15.0, np.cos(th) * 15.0)).astype(np.float32)
+        assert np.abs(got - exact).max() < 1e-4
+        assert got[0] == 0.0 and got[200_000] == np.float32(180.0)
+    same = np.zeros((3, 33, 3), np.float32)
+    same[:, 2] = [(1, 0, 0), (-1, 0, 0), (0, 0, 0)]  # a = b: zero-length arm
+    for dims in (2, 3):
+        fused = _m.sequence_angles(same[..., :dims], [(0, 1, 2)], backend="fused")
+        numpy_ = _m.sequence_angles(same[..., :dims], [(0, 1, 2)], backend="numpy")
+        np.testing.assert_array_equal(fused, numpy_)
+
+
+@pytest.mark.parametrize("T", [0, 1])
+def test_angle_core_on_empty_and_single_frame(angle_backend: str, T: int) -> None:
+    pts = _random_pts(T, 3, np.float32, seed=2)
+    for got in (_m.sequence_angles(pts, TRIP8, backend=angle_backend),
+                _m.joint_angles(_m.to_components(pts), TRIP8, backend=angle_backend)):
+        assert got.shape == (8, T)
+        np.testing.assert_allclose(got, _loop_angles(pts, TRIP8), atol=2e-3)
+    assert _m.sequence_angles(pts, [], backend=angle_backend).shape == (0, T)
+
+
+def test_angle_core_reads_non_contiguous_input(angle_backend: str) -> None:
+    base = _random_pts(9_000, 3, np.float64, seed=3)
+    views = {
+        "image xy of xyz": base[..., :2],
+        "every other frame": base[::2],
+        "fortran order": np.asfortranarray(base),
+        "read-only": np.lib.stride_tricks.as_strided(base, writeable=False),
+    }
+    for name, view in views.items():
+        want = _loop_angles(np.ascontiguousarray(view[:1500]), TRIP8)
+        got = _m.sequence_angles(view, TRIP8, backend=angle_backend)
+        np.testing.assert_allclose(got[:, :1500], want, atol=2e-3, equal_nan=True, err_msg=name)
+        comp = _m.to_components(view)[:, :, ::-1][:, :, ::-1]  # a strided (33, D, T)
+        np.testing.assert_allclose(_m.joint_angles(comp, TRIP8, backend=angle_backend)[:, :1500], want,
+                                   atol=2e-3, equal_nan=True, err_msg=name)
+
+
+def test_angle_core_writes_into_out_and_rejects_bad_arguments(angle_backend: str) -> None:
+    pts = _random_pts(100, 3, np.float32)
+    out = np.full((2, 100), -1.0, np.float32)
+    res = _m.sequence_angles(pts, TRIP8[:2], out=out, backend=angle_backend)
+    assert res is out and np.isfinite(out[:, 6:]).all()
+    with pytest.raises(FieldError, match="triplets"):
+        _m.sequence_angles(pts, [(23, 25, 33)], backend=angle_backend)
+    with pytest.raises(FieldError, match="triplets"):
+        _m.joint_angles(_m.to_components(pts), [(-1, 25, 27)], backend=angle_backend)
+    with pytest.raises(FieldError, match="out"):
+        _m.sequence_angles(pts, TRIP8, out=np.empty((8, 99), np.float32), backend=angle_backend)
+    with pytest.raises(FieldError, match="out"):
+        _m.joint_angles(_m.to_components(pts), TRIP8[:1], out=np.empty((1, 100)), backend=angle_backend)
+    with pytest.raises(FieldError, match="points"):
+        _m.sequence_angles(np.zeros((100, 33, 4), np.float32), TRIP8, backend=angle_backend)
+    with pytest.raises(FieldError, match="backend"):
+        _m.sequence_angles(pts, TRIP8, backend="cuda")
+
+
+def test_without_numba_the_numpy_path_is_used(monkeypatch) -> None:
+    pts = _random_pts(30_000, 3, np.float32, seed=4)
+    want = _m.sequence_angles(pts, TRIP8, backend="numpy")
+    monkeypatch.setattr(_m, "_fused_module", False)  # as after a failed `import numba`
+    np.testing.assert_array_equal(_m.sequence_angles(pts, TRIP8), want)
+    np.testing.assert_array_equal(_m.joint_angles(_m.to_components(pts), TRIP8),
+                                  _m.joint_angles(_m.to_components(pts), TRIP8, backend="numpy"))
+    with pytest.raises(FieldError, match="numba is not installed"):
+        _m.sequence_angles(pts, TRIP8, backend="fused")
+
+
+def test_numba_is_imported_only_when_a_large_sequence_needs_it() -> None:
+    """`import formcheck.measures` and a live frame's measures never load numba (no JIT at startup)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "import formcheck.measures as m\n"
+        "assert 'numba' not in sys.modules, 'numba imported by import formcheck.measures'\n"
+        "pts = np.random.default_rng(0).normal(size=(300, 33, 3)).astype(np.float32)\n"
+        "m.sequence_angles(pts, [(23, 25, 27)] * 8)\n"
+        "assert 'numba' not in sys.modules, 'numba imported for a short clip'\n"
+        "m.sequence_angles(np.repeat(pts, 10, axis=0), [(23, 25, 27)] * 8)\n"
+        "print('numba' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        assert done.stdout.strip() == "False"
+    else:
+        assert done.stdout.strip() == "True"

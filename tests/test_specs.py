@@ -34,14 +34,15 @@ HARMFUL = {("wall_squat", "too_deep"), ("wall_squat", "trunk_flexion"), ("straig
 # rep (None: the half rep is a hold cut short). Sided exercises are scripted on the left side.
 SCRIPTS: dict[str, tuple[dict[str, float], dict[str, float], dict[str, float] | None]] = {
     "wall_squat": ({"knee_flexion": 5, "trunk_inclination": 5, "knee_over_toe": -0.1, "knee_valgus_left": 0,
-                    "knee_valgus_right": 0}, {"knee_flexion": 45}, {"knee_flexion": 30}),
-    "squat": ({"knee_flexion": 5, "trunk_inclination": 5, "knee_valgus_left": 0, "knee_valgus_right": 0},
+                    "knee_valgus_right": 0, "lumbar_curve": 2.0}, {"knee_flexion": 45}, {"knee_flexion": 30}),
+    "squat": ({"knee_flexion": 5, "trunk_inclination": 5, "knee_valgus_left": 0, "knee_valgus_right": 0,
+               "lumbar_curve": 2.0},
               {"knee_flexion": 100, "trunk_inclination": 30}, {"knee_flexion": 45}),
     "ankle_pumps": ({"ankle_dorsiflexion": 5, "knee_flexion": 0}, {"ankle_dorsiflexion": -30},
                     {"ankle_dorsiflexion": -14}),
-    "heel_slides": ({"knee_flexion_left": 5, "knee_flexion_right": 5, "heel_height_left": 0.05,
-                     "heel_height_right": 0.05, "trunk_inclination": 90}, {"knee_flexion_left": 100},
-                    {"knee_flexion_left": 55}),
+    # counted on the more bent knee (knee_flexion_max): BlazePose swaps the legs of a lying body
+    "heel_slides": ({"knee_flexion_max": 5, "heel_height_max": 0.05, "trunk_inclination": 90},
+                    {"knee_flexion_max": 100}, {"knee_flexion_max": 55}),
     "abdominal_contraction": ({"trunk_inclination": 30, "knee_flexion": 90, "bridge_line": -50,
                                "trunk_to_horizontal": 40}, {"trunk_inclination": 90, "trunk_to_horizontal": 0},
                               None),
@@ -67,9 +68,11 @@ SCRIPTS: dict[str, tuple[dict[str, float], dict[str, float], dict[str, float] | 
                   "thigh_elevation_right": -80, "pelvis_tilt": 3, "trunk_inclination": 90,
                   "trunk_to_horizontal": 0},
                  {"shoulder_flexion_left": 165, "thigh_elevation_right": 0}, {"shoulder_flexion_left": 120}),
+    # the ballistic check also reads the bare (near, more visible) hip_flexion
     "dead_bug": ({"hip_flexion_left": 90, "knee_flexion_left": 90, "hip_flexion_right": 90,
-                  "knee_flexion_right": 90, "hip_lift": 0.25, "trunk_inclination": 90},
-                 {"hip_flexion_left": 20, "knee_flexion_left": 10}, {"hip_flexion_left": 55}),
+                  "knee_flexion_right": 90, "hip_flexion": 90, "hip_lift": 0.25, "trunk_inclination": 90},
+                 {"hip_flexion_left": 20, "knee_flexion_left": 10, "hip_flexion": 20},
+                 {"hip_flexion_left": 55, "hip_flexion": 55}),
     "glute_bridge": ({"bridge_line": -55, "trunk_inclination": 90}, {"bridge_line": 0}, {"bridge_line": -22}),
     "pelvic_tilt": ({"trunk_inclination": 30, "knee_flexion": 90, "bridge_line": -50},
                     {"trunk_inclination": 90, "knee_flexion": 100}, None),
@@ -288,3 +291,55 @@ def test_parse_spec_rejects_a_non_mapping() -> None:
     doc["phases"] = doc["phases"][:1]
     with pytest.raises(SpecError, match="phases"):
         parse_spec(doc, "x.yaml")
+
+
+def test_wall_squat_from_the_front_is_the_wrong_view_but_knee_valgus_is_still_checked() -> None:
+    # From the front the squat's depth cannot be measured (world knee flexion reads ~24 deg at 45), so no
+    # squatting phase ever starts: the knees falling inward is flagged anyway, and the view is reported.
+    tr = ExerciseTracker(load_spec("wall_squat"))
+    fps = 10.0
+    for i in range(120):
+        caved = 20 <= i < 80
+        tr.update({"knee_flexion": 22.0, "trunk_inclination": 3.0, "knee_over_toe": -0.1,
+                   "knee_valgus_left": 7.0 if caved else 1.0, "knee_valgus_right": 12.0 if caved else 0.0,
+                   "shoulder_width_ratio": 0.75}, i / fps)
+    res = tr.result()
+    kinds = [e.kind.value for e in res.events]
+    assert "wrong_view" in kinds and res.rep_count == 0
+    assert any("from the front" in w and "unreliable" in w for w in res.warnings)  # told in the report
+    valgus = [f for f in res.faults if f.id == "knee_valgus"]
+    assert len(valgus) == 1 and 2.0 <= valgus[0].start_s <= 2.6 and valgus[0].end_s <= 8.5
+
+
+def _dead_bug_fast_leg(near_moves: bool) -> list[str]:
+    tr = ExerciseTracker(load_spec("dead_bug"))
+    fps = 15.0
+    for i in range(90):
+        t = i / fps
+        a = min(max((t - 1.0) / 0.35, 0.0), 1.0) if t < 3 else max(1.0 - (t - 3.0) / 0.35, 0.0)
+        left = 90.0 - 65.0 * a  # the left leg kicks out and back in 0.35 s (~190 deg/s)
+        tr.update({"hip_flexion_left": left, "knee_flexion_left": 90.0 - 80 * a, "hip_flexion_right": 90.0,
+                   "knee_flexion_right": 90.0, "hip_flexion": left if near_moves else 90.0, "hip_lift": 0.25,
+                   "trunk_inclination": 90.0, "shoulder_width_ratio": 0.1}, t)
+    return [f.id for f in tr.result().faults]
+
+
+def test_dead_bug_ballistic_is_flagged_on_the_near_leg_not_on_the_far_legs_landmark_noise() -> None:
+    assert "ballistic" in _dead_bug_fast_leg(near_moves=True)
+    # the same speed on the far leg only (the near leg, read as the bare hip_flexion, is still) is what
+    # far-leg landmark jumps look like in a correct side view: not flagged
+    assert "ballistic" not in _dead_bug_fast_leg(near_moves=False)
+
+
+@pytest.mark.parametrize("spec_id", ["squat", "wall_squat"])
+def test_lower_back_rounding_in_a_squat_is_flagged_from_the_back_outline(spec_id: str) -> None:
+    """The back contour's lumbar curve falling 4 % of trunk length below where it was before the rep
+    (about a 20-deg lumbar flexion on the fixtures) is flagged; a 1 % change (what correct squats read)
+    is not."""
+    def faults(drop: float) -> list[str]:
+        rest, peak, _ = SCRIPTS[spec_id]
+        tl = _timeline(rest, {**peak, "lumbar_curve": rest["lumbar_curve"] - drop}, 2.0)
+        return [f.id for f in _run(spec_id, tl).faults]
+
+    assert "lumbar_rounding" in faults(4.0)
+    assert "lumbar_rounding" not in faults(1.0)

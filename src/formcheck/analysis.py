@@ -48,6 +48,7 @@ __all__ = [
     "build_document",
     "gauge_range",
     "interpolate_pose",
+    "pose_options_for",
     "resolve_exercise",
 ]
 
@@ -232,6 +233,11 @@ class StreamingMeasures:
         self.settle = settle
         self._ratios: list[float] = []
         self._frozen: str | None = None if space == "auto" else space
+        self._lumbar = None
+        if "lumbar_flattening" in self.names:  # a measure with history (formcheck.contour)
+            from formcheck.contour import LumbarReference
+
+            self._lumbar = LumbarReference()
 
     def _space(self, ratio: float) -> str:
         from formcheck.measures import view_from_ratio
@@ -259,6 +265,8 @@ class StreamingMeasures:
             world = frame_measures(frame, self.names, space=space, visibility=self.visibility)
             world["shoulder_width_ratio"] = m["shoulder_width_ratio"]
             m = world
+        if self._lumbar is not None:
+            m["lumbar_flattening"] = self._lumbar.update(frame.lumbar_curve, frame.t)
         return m
 
 
@@ -291,7 +299,8 @@ def interpolate_pose(a: PoseFrame, b: PoseFrame, t: float) -> PoseFrame:
         near = a if w < 0.5 else b
         if not near.found:
             return PoseFrame.empty(t, a.image_size)
-        return PoseFrame(near.xyz, near.world, near.visibility, near.presence, t, near.image_size)
+        return PoseFrame(near.xyz, near.world, near.visibility, near.presence, t, near.image_size,
+                         lumbar_curve=near.lumbar_curve)
 
     def lerp(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = x + (y - x) * np.float32(w)
@@ -299,8 +308,23 @@ def interpolate_pose(a: PoseFrame, b: PoseFrame, t: float) -> PoseFrame:
         near = x if w < 0.5 else y
         return np.where(np.isfinite(out), out, near)
 
+    curve = float(lerp(np.float32(a.lumbar_curve), np.float32(b.lumbar_curve)))
     return PoseFrame(lerp(a.xyz, b.xyz), lerp(a.world, b.world), lerp(a.visibility, b.visibility),
-                     lerp(a.presence, b.presence), t, b.image_size)
+                     lerp(a.presence, b.presence), t, b.image_size, lumbar_curve=curve)
+
+
+def pose_options_for(spec: Any, base: Any = None) -> Any:
+    """``base`` pose options (default ones if None) with ``lumbar_curve`` switched on when the exercise
+    spec reads the ``lumbar_curve`` or ``lumbar_flattening`` measure (the segmentation mask costs ~10 ms
+    per frame, so only then)."""
+    from dataclasses import replace
+
+    from formcheck.pose import PoseOptions
+
+    base = base or PoseOptions()
+    uses = any(str(m).removesuffix("_velocity") in ("lumbar_curve", "lumbar_flattening")
+               for m in getattr(spec, "measures", []))
+    return replace(base, lumbar_curve=True) if uses and not base.lumbar_curve else base
 
 
 def _source_size(reader: Any) -> tuple[int, int]:
@@ -364,12 +388,11 @@ def analyze_video(video: str | Path | Any, exercise: str | Path | ExerciseSpec, 
     spec = apply_overrides(base_spec, overrides)
     t_start = time.perf_counter()
     tracker = ExerciseTracker(spec, None, side)
-    if opts.pose_options is not None:
-        engine = PoseEngine(opts.pose_options)
-    else:  # one inference thread: decoding and encoding run on the other core (measured: less CPU, faster)
-        from formcheck.pose import PoseOptions
+    from formcheck.pose import PoseOptions
 
-        engine = PoseEngine(PoseOptions(threads=1))
+    # one inference thread by default: decoding and encoding run on the other core (measured: less CPU,
+    # faster); the back contour (segmentation head, ~+10 ms/frame) only when the spec reads lumbar_curve
+    engine = PoseEngine(pose_options_for(spec, opts.pose_options or PoseOptions(threads=1)))
     if isinstance(video, (str, Path)):
         video = Path(video)
         reader = open_video(video, max_side=opts.max_side)

@@ -44,12 +44,16 @@ class PoseFrame:
     t: float  # seconds
     image_size: tuple[int, int]  # (width, height)
     segmentation: np.ndarray | None = field(default=None, repr=False)  # (H, W) float in [0,1], optional
+    #: lumbar curve of the back contour (% torso length, + hollow; see formcheck.contour), NaN when not
+    #: computed (PoseOptions.lumbar_curve) or not measurable
+    lumbar_curve: float = float("nan")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "xyz", _check("xyz", self.xyz, (_N, 3)))
         object.__setattr__(self, "world", _check("world", self.world, (_N, 3)))
         object.__setattr__(self, "visibility", _check("visibility", self.visibility, (_N,)))
         object.__setattr__(self, "presence", _check("presence", self.presence, (_N,)))
+        object.__setattr__(self, "lumbar_curve", float(self.lumbar_curve))
 
     @property
     def found(self) -> bool:
@@ -74,6 +78,8 @@ class PoseSequence:
     t: np.ndarray  # (T,) seconds
     image_size: tuple[int, int]  # (width, height)
     fps: float = float("nan")  # nominal frame rate of the source, if known
+    #: (T,) per-frame lumbar curve of the back contour (formcheck.contour); NaN-filled when absent
+    lumbar_curve: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         xyz = _check("xyz", self.xyz, (None, _N, 3))
@@ -87,6 +93,9 @@ class PoseSequence:
             raise FieldError("t", f"shape ({T},)", t.shape)
         object.__setattr__(self, "t", t)
         object.__setattr__(self, "image_size", (int(self.image_size[0]), int(self.image_size[1])))
+        lc = np.full(T, np.nan, np.float32) if self.lumbar_curve is None else _check(
+            "lumbar_curve", self.lumbar_curve, (T,))
+        object.__setattr__(self, "lumbar_curve", lc)
 
     def __len__(self) -> int:
         return int(self.xyz.shape[0])
@@ -96,12 +105,12 @@ class PoseSequence:
             raise TypeError("index a PoseSequence with a slice or an index array; use .frame(i) for one frame")
         return PoseSequence(
             self.xyz[idx], self.world[idx], self.visibility[idx], self.presence[idx], self.t[idx],
-            self.image_size, self.fps,
+            self.image_size, self.fps, self.lumbar_curve[idx],
         )
 
     def frame(self, i: int) -> PoseFrame:
         return PoseFrame(self.xyz[i], self.world[i], self.visibility[i], self.presence[i], float(self.t[i]),
-                         self.image_size)
+                         self.image_size, lumbar_curve=float(self.lumbar_curve[i]))
 
     @property
     def found(self) -> np.ndarray:
@@ -120,6 +129,7 @@ class PoseSequence:
             np.stack([f.xyz for f in frames]), np.stack([f.world for f in frames]),
             np.stack([f.visibility for f in frames]), np.stack([f.presence for f in frames]),
             np.array([f.t for f in frames], np.float64), image_size or frames[0].image_size, fps,
+            np.array([f.lumbar_curve for f in frames], np.float32),
         )
 
     @classmethod
@@ -135,7 +145,8 @@ class PoseSequence:
         path = Path(path)
         np.savez_compressed(path, xyz=self.xyz, world=self.world, visibility=self.visibility,
                             presence=self.presence, t=self.t, image_size=np.array(self.image_size),
-                            fps=np.array(self.fps), format=np.array("formcheck.pose/1"))
+                            fps=np.array(self.fps), lumbar_curve=self.lumbar_curve,
+                            format=np.array("formcheck.pose/1"))
         return path
 
     @classmethod
@@ -144,6 +155,7 @@ class PoseSequence:
         try:
             with np.load(path, allow_pickle=False) as z:
                 return cls(z["xyz"], z["world"], z["visibility"], z["presence"], z["t"],
-                           tuple(int(v) for v in z["image_size"]), float(z["fps"]))
+                           tuple(int(v) for v in z["image_size"]), float(z["fps"]),
+                           z["lumbar_curve"] if "lumbar_curve" in z.files else None)
         except (OSError, KeyError, ValueError) as exc:
             raise InputError(f"{path}: not a formcheck landmark file ({exc})") from exc

@@ -35,6 +35,9 @@ Measures (``MEASURES`` holds the same list with a one-line description each):
 ``arm_elevation_*``        signed angle of shoulder→wrist above the horizontal
 ``heel_height_*``          heel height above the floor (lowest visible body point), in leg lengths
 ``heel_height_cm_*``       the same in estimated centimetres (leg length from world landmarks)
+``knee_flexion_max``       the more bent knee, whichever side BlazePose labels it (a lying body's
+                           legs are sometimes swapped: heel slides count on this)
+``heel_height_max``        the higher heel above the floor, in leg lengths, whichever side
 ``knee_valgus_*``          frontal-plane projection angle; + knee falls inside the hip–ankle line
 ``knee_over_toe_*``        how far the knee is ahead of the toes, in leg lengths (+ = past toes)
 ``trunk_inclination``      angle of hip-mid→shoulder-mid from vertical; 0 upright, 90 lying
@@ -48,11 +51,19 @@ Measures (``MEASURES`` holds the same list with a one-line description each):
 ``shoulder_tilt``          the same for the shoulders
 ``trunk_twist``            angle between the hip line and the shoulder line (world space)
 ``shoulder_width_ratio``   shoulder width / trunk length in the image: ~0 side view, ~0.7 front
+``lumbar_curve``           depth of the lumbar back outline below the buttock–upper-back chord, % of
+                           trunk length (+ hollow/lordotic, − rounded); side view, from the
+                           segmentation mask (formcheck.contour); NaN unless the pose engine ran with
+                           ``PoseOptions(lumbar_curve=True)``
+``lumbar_flattening``      how much lower lumbar_curve is than the person's own resting curve (the
+                           highest 1-s median of the last 10 s), % trunk length; + = flatter. Needs
+                           history: a sequence or StreamingMeasures (NaN from frame_measures)
 =========================  =====================================================================
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -105,10 +116,71 @@ def _angle_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.arctan2(cross, dot) * _RAD
 
 
+# The angle core has two backends with one formula: "fused" (formcheck._anglekernel, numba: one pass,
+# no temporaries; 3.8x numpy on the component-major layout, 4x straight from (T, 33, 3), see
+# tests/bench/test_bench_measures.py) and "numpy" (chunked ufuncs; the fallback without numba). "auto" uses the fused kernel when numba imports and the call has at least
+# _FUSED_MIN_EVALS angle evaluations, so a live frame or a short clip never loads numba. numba is
+# imported on the first call that needs it, never at import.
+AngleBackend = Literal["auto", "fused", "numpy"]
+_ANGLE_BACKENDS = ("auto", "fused", "numpy")
+_FUSED_MIN_EVALS = 1 << 14  # below this numpy takes < ~0.5 ms: not worth loading numba for
+_log = logging.getLogger(__name__)
+_fused_module: object = None  # formcheck._anglekernel once imported; False when numba is unavailable
+
+
+def _fused_kernel():
+    """The fused kernel module, imported (with numba) on first use; None when numba is unavailable."""
+    global _fused_module
+    if _fused_module is None:
+        try:
+            from formcheck import _anglekernel
+        except ImportError as exc:
+            _log.info("numba unavailable (%s): the angle core uses numpy", exc)
+            _fused_module = False
+        else:
+            _fused_module = _anglekernel
+    return _fused_module or None
+
+
+def _pick_kernel(backend: str, evals: int):
+    """The fused kernel module for this call, or None for the numpy path."""
+    if backend not in _ANGLE_BACKENDS:
+        raise FieldError("backend", " | ".join(map(repr, _ANGLE_BACKENDS)), backend)
+    if backend == "numpy" or (backend == "auto" and evals < _FUSED_MIN_EVALS):
+        return None
+    kernel = _fused_kernel()
+    if kernel is None and backend == "fused":
+        raise FieldError("backend", "'auto' or 'numpy' (numba is not installed)", backend)
+    return kernel
+
+
+def _as_float(arr: np.ndarray) -> np.ndarray:
+    """float32/float64 arrays as they are (the fused kernel reads either); anything else as float32."""
+    a = np.asarray(arr)
+    return a if a.dtype in (np.float32, np.float64) else a.astype(np.float32)
+
+
+def _check_angle_args(shape: tuple[int, ...], name: str, layout: str, lm_axis: int, d_axis: int,
+                      triplets: Sequence[tuple[int, int, int]], out: np.ndarray | None,
+                      T: int) -> np.ndarray:
+    """Validate an angle-core call (the fused kernel does no bounds checks); triplets as (n, 3) int64."""
+    if len(shape) != 3 or shape[d_axis] not in (2, 3):
+        raise FieldError(name, f"shape {layout} with D = 2 or 3", shape)
+    trip = np.asarray(triplets, dtype=np.int64).reshape(-1, 3) if len(triplets) else np.empty((0, 3), np.int64)
+    if trip.size and (trip.min() < 0 or trip.max() >= shape[lm_axis]):
+        raise FieldError("triplets", f"landmark indices in 0..{shape[lm_axis] - 1}", np.asarray(triplets).tolist())
+    if out is not None and (out.shape != (len(trip), T) or out.dtype != np.float32):
+        raise FieldError("out", f"float32 array of shape {(len(trip), T)}", f"{out.dtype} {out.shape}")
+    return trip
+
+
 def to_components(points: np.ndarray, chunk: int = 1024) -> np.ndarray:
     """(T, 33, D) landmarks -> contiguous float32 (33, D, T), the layout :func:`joint_angles` streams
-    fastest (copied in cache-sized blocks: ~4x faster than one big transposed copy)."""
+    fastest (copied in cache-sized blocks: ~4x faster than one big transposed copy). A plain copy,
+    so numpy only: a numba version measured at most 10 % faster (allocating the output dominates)."""
     pts = np.asarray(points, dtype=np.float32)
+    if pts.ndim != 3:
+        raise FieldError("points", "shape (T, 33, D)", pts.shape)
     T = pts.shape[0]
     out = np.empty((pts.shape[1], pts.shape[2], T), np.float32)
     for s in range(0, T, chunk):
@@ -117,21 +189,34 @@ def to_components(points: np.ndarray, chunk: int = 1024) -> np.ndarray:
 
 
 def joint_angles(comp: np.ndarray, triplets: Sequence[tuple[int, int, int]], chunk: int = 16384,
-                 out: np.ndarray | None = None) -> np.ndarray:
+                 out: np.ndarray | None = None, *, backend: AngleBackend = "auto") -> np.ndarray:
     """Angles a–b–c (degrees, 180 = straight) for many landmark triplets over a whole sequence.
 
     ``comp`` is the component-major array from :func:`to_components` (33, D, T) with D = 2 or 3.
-    The work is done in cache-sized chunks with preallocated buffers (no temporaries per chunk), so
-    it runs at memory speed on one core; NaN (hidden landmarks) propagates to NaN angles.
-    Returns (len(triplets), T) float32.
+    NaN (hidden landmarks) propagates to NaN angles. Returns (len(triplets), T) float32 (into ``out``
+    when given). ``backend``: ``"fused"`` (numba, one pass), ``"numpy"`` (cache-sized chunks of
+    ``chunk`` frames with preallocated buffers) or ``"auto"`` (fused when numba is installed and the
+    call is large enough to gain from it); both give the same angles to float32 rounding.
     """
+    comp = np.asarray(comp)
+    T = comp.shape[-1] if comp.ndim else 0
+    trip = _check_angle_args(comp.shape, "comp", "(33, D, T)", 0, 1, triplets, out, T)
+    res = np.empty((len(trip), T), np.float32) if out is None else out
+    kernel = _pick_kernel(backend, len(trip) * T)
+    if kernel is not None:
+        if len(trip) and T:
+            kernel.angles_cm(_as_float(comp), trip, res, kernel.COLUMN_BLOCK)
+        return res
+    return _joint_angles_numpy(comp, trip, chunk, res)
+
+
+def _joint_angles_numpy(comp: np.ndarray, trip: np.ndarray, chunk: int, res: np.ndarray) -> np.ndarray:
+    """The numpy backend of :func:`joint_angles`: cache-sized chunks, preallocated buffers (no
+    temporaries per chunk), so it runs at memory speed on one core."""
     _, dims, T = comp.shape
-    if dims not in (2, 3):
-        raise FieldError("comp", "shape (33, 2|3, T)", comp.shape)
-    res = np.empty((len(triplets), T), np.float32) if out is None else out
     buf = np.empty((8, min(chunk, max(T, 1))), np.float32)
     deg = np.float32(180.0 / np.pi)
-    for row, (i, j, k) in enumerate(triplets):
+    for row, (i, j, k) in enumerate(trip):
         A, B, C = comp[i], comp[j], comp[k]
         for s in range(0, T, chunk):
             e = min(T, s + chunk)
@@ -176,16 +261,30 @@ def joint_angles(comp: np.ndarray, triplets: Sequence[tuple[int, int, int]], chu
 
 
 def sequence_angles(points: np.ndarray, triplets: Sequence[tuple[int, int, int]], chunk: int = 8192,
-                    out: np.ndarray | None = None) -> np.ndarray:
-    """Angles a–b–c (degrees) for many triplets straight from (T, 33, D) landmarks, no layout change:
-    the frames are processed in chunks small enough for the strided reads to stay in cache."""
-    pts = np.asarray(points, dtype=np.float32)
-    T = pts.shape[0]
-    res = np.empty((len(triplets), T), np.float32) if out is None else out
+                    out: np.ndarray | None = None, *, backend: AngleBackend = "auto") -> np.ndarray:
+    """Angles a–b–c (degrees) for many triplets straight from (T, 33, D) landmarks (float32 or float64,
+    any strides), no layout change. The fused kernel gathers the landmarks the triplets use, a few
+    hundred frames at a time, into an L1-resident block and computes from it in the same pass; the
+    numpy path processes ``chunk`` frames at a time so its strided reads stay in cache. Same result
+    and ``backend`` choice as :func:`joint_angles`."""
+    pts = np.asarray(points)
+    T = pts.shape[0] if pts.ndim else 0
+    trip = _check_angle_args(pts.shape, "points", "(T, 33, D)", 1, 2, triplets, out, T)
+    res = np.empty((len(trip), T), np.float32) if out is None else out
+    kernel = _pick_kernel(backend, len(trip) * T)
+    if kernel is not None:
+        if len(trip) and T:
+            pts = _as_float(pts)
+            uniq = np.unique(trip)
+            block = min(kernel.BLOCK, T)
+            buf = np.empty((len(uniq), pts.shape[2], block + kernel.PAD), pts.dtype)
+            kernel.angles_tm(pts, uniq, np.searchsorted(uniq, trip), res, buf, block, kernel.PREFETCH_AHEAD)
+        return res
+    pts = np.asarray(pts, dtype=np.float32)
     for s in range(0, T, chunk):
         e = min(T, s + chunk)
-        # a (33, D, m) strided view of the chunk: joint_angles reads it component by component
-        joint_angles(pts[s:e].transpose(1, 2, 0), triplets, chunk=e - s, out=res[:, s:e])
+        # a (33, D, m) strided view of the chunk: the numpy kernel reads it component by component
+        _joint_angles_numpy(pts[s:e].transpose(1, 2, 0), trip, e - s, res[:, s:e])
     return res
 
 
@@ -509,6 +608,51 @@ def _swr(ctx: _Ctx) -> np.ndarray:
         return width / trunk
 
 
+def _larger_side(ctx: _Ctx, fn: Callable[[_Ctx, str], np.ndarray]) -> np.ndarray:
+    """The larger of a sided measure's left and right values per frame (the other side where one is
+    hidden; NaN where both are)."""
+    return np.fmax(fn(ctx, "left"), fn(ctx, "right"))
+
+
+@_unsided("knee_flexion_max", "the more bent knee, whichever side BlazePose labels it (label-swap proof)")
+def _knee_flexion_max(ctx: _Ctx) -> np.ndarray:
+    # One leg moves while the other rests straight (heel slides): the working knee is the bent one.
+    # BlazePose swaps left/right leg points of a lying body on part of the frames, so a sided
+    # measure jumps between the legs mid-rep; the larger of the two does not.
+    return _larger_side(ctx, _knee_flexion)
+
+
+@_unsided("heel_height_max", "the higher heel above the floor in leg lengths, whichever side (label-swap proof)")
+def _heel_height_max(ctx: _Ctx) -> np.ndarray:
+    return _larger_side(ctx, _heel_height)
+
+
+_LUMBAR_CHANNEL = "channel:lumbar_curve"  # ctx.cache key of the sequence's per-frame lumbar_curve channel
+_T_CHANNEL = "channel:t"  # ctx.cache key of the sequence's times (s)
+
+
+@_unsided("lumbar_curve", "lumbar back-contour depth below the buttock-upper-back chord, % trunk length; "
+                          "+ hollow (lordotic), - rounded; side view, needs the segmentation mask")
+def _lumbar_curve(ctx: _Ctx) -> np.ndarray:
+    """Read from the sequence (computed per frame by the pose engine from the mask, see
+    :mod:`formcheck.contour`); NaN where absent."""
+    T = ctx.pts.shape[0]
+    ch = ctx.cache.get(_LUMBAR_CHANNEL)
+    return np.full(T, np.nan, np.float32) if ch is None else np.asarray(ch, np.float32)
+
+
+@_unsided("lumbar_flattening", "lumbar_curve below the person's own resting curve (highest 1-s median of "
+                               "the last 10 s), % trunk length; + = flatter; needs a sequence")
+def _lumbar_flattening(ctx: _Ctx) -> np.ndarray:
+    from formcheck.contour import lumbar_flattening
+
+    t = ctx.cache.get(_T_CHANNEL)
+    curve = _lumbar_curve(ctx)
+    if t is None or len(t) < 2:
+        return np.full(curve.shape, np.nan, np.float32)  # one frame has no history (StreamingMeasures has)
+    return lumbar_flattening(curve, t)
+
+
 def _build_catalogue() -> dict[str, str]:
     cat: dict[str, str] = {}
     for name, (_, _, doc) in _SIDED.items():
@@ -597,7 +741,7 @@ def compute_measures(seq: PoseSequence, names: Iterable[str] | None = None, spac
         view = estimate_view(seq, visibility) if T else "unknown"
         space = "world" if view == "front" else "image"
     pts = img if space == "image" else world
-    ctx = _Ctx(pts=pts, img=img, world=world, vis=vis, cache={})
+    ctx = _Ctx(pts=pts, img=img, world=world, vis=vis, cache={_LUMBAR_CHANNEL: seq.lumbar_curve, _T_CHANNEL: seq.t})
     out: dict[str, np.ndarray] = {}
     base_cache: dict[str, np.ndarray] = {}
 
@@ -641,5 +785,5 @@ def frame_measures(frame: PoseFrame, names: Iterable[str] | None = None, space: 
     if any(n.endswith("_velocity") and n not in MEASURES for n in names):
         raise InputError("velocity measures need a sequence; use compute_measures or a tracker 'rate' condition")
     seq = PoseSequence(frame.xyz[None], frame.world[None], frame.visibility[None], frame.presence[None],
-                       np.array([frame.t]), frame.image_size)
+                       np.array([frame.t]), frame.image_size, lumbar_curve=np.array([frame.lumbar_curve]))
     return {k: float(v[0]) for k, v in compute_measures(seq, names, space, visibility).items()}

@@ -3,7 +3,8 @@
 
 Used by the exercise-accuracy benchmark and tests (engineer "exercise"). Real clips are cached as
 ``<stem>-<hash>.npz``, rendered fixtures as ``fixtures-<stem>-<hash>.npz`` (the hash covers the
-file's bytes, so a regenerated fixture is estimated again).
+file's bytes and :data:`FIXTURE_CACHE_VERSION`, so a regenerated fixture or a new channel is estimated
+again). Sequences carry the per-frame ``lumbar_curve`` channel (back contour of the segmentation mask).
 
     python tests/bench/clip_landmarks.py            # every labelled real clip
     python tests/bench/clip_landmarks.py --fixtures # every rendered fixture
@@ -24,22 +25,25 @@ CACHE = REPO / ".cache" / "landmarks"
 
 log = logging.getLogger(__name__)
 
+#: Bumped when what is cached changes (2: the lumbar_curve channel); part of every cache key.
+FIXTURE_CACHE_VERSION = 2
+
 
 def _key(path: Path) -> str:
     st = path.stat()
-    h = hashlib.sha1(f"{path.name}:{st.st_size}:{int(st.st_mtime)}".encode()).hexdigest()[:10]
+    h = hashlib.sha1(f"{path.name}:{st.st_size}:{int(st.st_mtime)}:v{FIXTURE_CACHE_VERSION}".encode()).hexdigest()[:10]
     return f"{path.stem}-{h}.npz"
 
 
 def _fixture_key(path: Path) -> str:
-    h = hashlib.sha1(path.read_bytes()).hexdigest()[:10]
+    h = hashlib.sha1(path.read_bytes() + f"v{FIXTURE_CACHE_VERSION}".encode()).hexdigest()[:10]
     return f"fixtures-{path.stem}-{h}.npz"
 
 
 def _estimate(path: Path, cached: Path, progress: bool):
     from formcheck.pose import PoseEngine, PoseOptions, estimate_video
 
-    seq = estimate_video(path, engine=PoseEngine(PoseOptions(threads=1)), progress=progress)
+    seq = estimate_video(path, engine=PoseEngine(PoseOptions(threads=1, lumbar_curve=True)), progress=progress)
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(".tmp.npz")
     seq.save(tmp)

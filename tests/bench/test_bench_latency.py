@@ -26,11 +26,12 @@ SHARED = (REPO / ".." / "shared" / "videos").resolve()
 FIXTURES = REPO / "tests" / "fixtures" / "videos"
 
 
-def _clip() -> tuple[list[np.ndarray], str]:
-    """Frames (up to 10 s) of a side-view clip with a person, and its exercise id."""
+def _clip(exercise: str | None = None) -> tuple[list[np.ndarray], str]:
+    """Frames (up to 10 s) of a side-view clip with a person (of ``exercise`` when given), and its id."""
     from formcheck.video import open_video
 
-    candidates = [(p, p.name.split("__")[0]) for p in sorted(FIXTURES.glob("*__side.mp4"))]
+    candidates = [(p, p.name.split("__")[0]) for p in sorted(FIXTURES.glob("*__side.mp4"))
+                  if exercise is None or p.name.startswith(exercise + "__")]
     candidates += [(SHARED / "squat_side_bodyweight.mp4", "squat"), (SHARED / "squat_front_goblet.mp4", "squat")]
     for path, ex in candidates:
         if path.is_file() and (REPO / "exercises" / "specs" / f"{ex}.yaml").is_file():
@@ -42,8 +43,11 @@ def _clip() -> tuple[list[np.ndarray], str]:
 
 
 
-@pytest.mark.parametrize("size", [(640, 480), (1280, 720)], ids=["480p", "720p"])
-def test_bench_live_latency(size: tuple[int, int]):
+@pytest.mark.parametrize(("size", "exercise"), [((640, 480), None), ((1280, 720), None), ((640, 480), "wall_squat")],
+                         ids=["480p", "720p", "480p-back-contour"])
+def test_bench_live_latency(size: tuple[int, int], exercise: str | None):
+    """The third case is an exercise whose spec reads the back contour (lumbar_curve): the pose engine
+    also runs its segmentation head, as the live coach configures it for that exercise."""
     import cv2
 
     from formcheck.live.coach import LiveCoach, LiveOptions
@@ -53,12 +57,16 @@ def test_bench_live_latency(size: tuple[int, int]):
     from formcheck.live.sources import SyntheticSource
     from formcheck.pose import PoseEngine
 
-    frames, exercise = _clip()
+    from formcheck.live.session import live_pose_options
+
+    frames, exercise = _clip(exercise)
     w, h = size
     frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) if f.shape[:2] != (h, w) else f for f in frames]
     duration = float(os.environ.get("FORMCHECK_BENCH_LIVE_S", "15"))
-    coach = LiveCoach(Program.single(exercise), LiveOptions(setup=False))
-    pipeline = LivePipeline(coach, PoseEngine(), render=True)
+    program = Program.single(exercise)
+    coach = LiveCoach(program, LiveOptions(setup=False))
+    options = live_pose_options(program)
+    pipeline = LivePipeline(coach, PoseEngine(options), render=True)
     coach.start(0.0)
     pipeline.process(SyntheticSource(frames[:1], 30, 1 / 30).__iter__().__next__())  # warm-up (not timed)
     pipeline.pose_s.clear()
@@ -67,7 +75,8 @@ def test_bench_live_latency(size: tuple[int, int]):
     lat = np.asarray(stats.latencies_s) * 1000
     pose = np.asarray(pipeline.pose_s) * 1000
     half = len(lat) // 2
-    print(f"\nlive latency {w}x{h} @30 fps, {duration:.0f} s ({where}): capture -> overlay p50 "
+    print(f"\nlive latency {w}x{h} @30 fps, {exercise}{' + back contour' if options.lumbar_curve else ''}, "
+          f"{duration:.0f} s ({where}): capture -> overlay p50 "
           f"{np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms, max {lat.max():.1f} ms; "
           f"pose model p50 {np.percentile(pose, 50):.1f} ms; processed {stats.processed} of {stats.captured} "
           f"frames ({stats.processed / duration:.1f} fps), dropped {stats.dropped}; target p95 <= 50 ms: "

@@ -823,6 +823,12 @@ class ExerciseTracker:
             sides = self.fixed_side or "each"
         elif self.spec.sides in ("left", "right"):
             sides = self.spec.sides
+        wrong = [e for e in self._events if e.kind == EventKind.WRONG_VIEW]
+        if wrong:
+            seen = sorted({str(e.data.get("view")) for e in wrong})
+            warnings.append(f"The camera saw the patient from the {'/'.join(seen)} for part of the recording; this "
+                            f"exercise is measured from the {'/'.join(self.spec.camera.views)}: figures from the "
+                            "wrong view are unreliable.")
         if self._lost_reported or any(e.kind == EventKind.NOT_VISIBLE for e in self._events):
             warnings.append("the patient was out of view for part of the recording")
         return ExerciseResult(

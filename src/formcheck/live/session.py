@@ -36,6 +36,19 @@ class LiveOutput:
     t: float
 
 
+def live_pose_options(program: Any) -> Any:
+    """Pose options for a live program: the back contour (segmentation head, ~+10 ms per frame) is
+    computed only when one of its exercises reads the ``lumbar_curve`` measure."""
+    from formcheck.analysis import pose_options_for
+    from formcheck.exercises import load_spec
+    from formcheck.pose import PoseOptions
+
+    opts = PoseOptions()
+    for step in program.steps:
+        opts = pose_options_for(load_spec(step.exercise), opts)
+    return opts
+
+
 class LivePipeline:
     """Pose engine + coach + overlay for one frame at a time (not thread-safe: one caller thread)."""
 
@@ -44,7 +57,7 @@ class LivePipeline:
         if engine is None:
             from formcheck.pose import PoseEngine
 
-            engine = PoseEngine()
+            engine = PoseEngine(live_pose_options(coach.program))
         self.engine = engine
         self.coach = coach
         self.voice = voice or SilentVoice()

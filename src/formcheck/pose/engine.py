@@ -106,7 +106,7 @@ class PoseEngine:
         if self.options.refine_heatmap:
             outs.append("heatmap")
         self._seg = None
-        if self.options.segmentation:  # the mask head is a separate (small but 256x256) network
+        if self.options.segmentation or self.options.lumbar_curve:  # a separate (small but 256x256) network
             self._seg = load_session(d / SEGMENTATION_FILE, n)
             self._seg_in = [i.name for i in self._seg.get_inputs()]
             outs += self._seg_in
@@ -228,10 +228,17 @@ class PoseEngine:
         next_roi = roi_from_alignment(aux[0], aux[1], ROI_SCALE)
         self._roi = next_roi if next_roi.size >= 8 and np.isfinite(next_roi.size) else None
         self._last_roi, self._last_seen_t = roi, t
-        mask = warp_segmentation(seg, roi, (w, h)) if (self.options.segmentation and seg is not None) else None
+        mask = warp_segmentation(seg, roi, (w, h)) if seg is not None else None
+        curve = float("nan")
+        if self.options.lumbar_curve and mask is not None:
+            from formcheck.contour import lumbar_curve
+
+            curve = lumbar_curve(mask, xyz, vis)
+        if not self.options.segmentation:
+            mask = None  # only the scalar is kept (a mask per frame would fill the memory)
         self.stats.found += 1
         self.stats.total_s += time.perf_counter() - tic
-        return PoseFrame(xyz, world, vis, lm.presence, t, (w, h), segmentation=mask)
+        return PoseFrame(xyz, world, vis, lm.presence, t, (w, h), segmentation=mask, lumbar_curve=curve)
 
 
 def _as_bgr(frame: np.ndarray) -> np.ndarray:

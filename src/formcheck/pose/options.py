@@ -31,6 +31,9 @@ class PoseOptions:
       raw jitter).
     * ``refine_heatmap``: refine landmark positions on the model's heatmap (as MediaPipe).
     * ``segmentation``: also return the person's segmentation mask (costs a warp per frame).
+    * ``lumbar_curve``: compute the lumbar curve of the back contour per frame
+      (:func:`formcheck.contour.lumbar_curve`, ``PoseFrame.lumbar_curve``) from the segmentation mask,
+      which is dropped afterwards unless ``segmentation`` is also true (~+10 ms per frame).
     * ``nms_iou``: IoU above which detections are merged by weighted NMS.
     * ``relock_s``: for this long after losing the person, first look for them where they were, then
       prefer the detection overlapping that place (keeps the patient when someone else is in view);
@@ -46,6 +49,7 @@ class PoseOptions:
     smooth: bool = True
     refine_heatmap: bool = True
     segmentation: bool = False
+    lumbar_curve: bool = False
     nms_iou: float = 0.3
     relock_s: float = 2.0
     threads: int | None = None
@@ -55,7 +59,7 @@ class PoseOptions:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0.0 <= float(v) <= 1.0:
                 raise OptionsError(name, "a number in [0, 1]", v, where="PoseOptions")
-        for name in ("tracking", "smooth", "refine_heatmap", "segmentation"):
+        for name in ("tracking", "smooth", "refine_heatmap", "segmentation", "lumbar_curve"):
             if not isinstance(getattr(self, name), bool):
                 raise OptionsError(name, "true or false", getattr(self, name), where="PoseOptions")
         if not isinstance(self.relock_s, (int, float)) or isinstance(self.relock_s, bool) or self.relock_s < 0:
