@@ -492,3 +492,97 @@ def test_a_harmful_posture_repeated_in_a_session_is_reported_for_the_therapist()
     twice = run(2)
     assert [f.id for f in twice.faults] == ["trunk_flexion"] * 2
     assert any("repeated: trunk flexion 2 times" in w for w in twice.warnings)
+
+
+# -- hold.reject_jumps: a landmark glitch is unknown to the hold, not a value -------------------------
+FPS15 = 15  # a webcam's rate: BlazePose's glitches last a few frames
+GLITCH_HOLD = {"in_target": True, "max_rate": 8, "despike": True, "ignore_lapse_s": 0.3, "max_pause_s": 0.8}
+UP, DOWN = [0, 10, 20, 30, 38, 44, 47], [44, 38, 30, 20, 10, 5, 5, 5, 5]
+HELD = [48.0] * 45  # 3 s held at 48 (band 40..50), the default rate smoothing (80 ms)
+
+
+def _glitched(segment: list[float], at: int = 15) -> list[float]:
+    held = list(HELD)
+    held[at:at + len(segment)] = segment
+    return UP + held + DOWN
+
+
+def _run15(knee: list[float], reject: float | None):
+    tr = ExerciseTracker(spec(hold={**GLITCH_HOLD, "reject_jumps": reject}, prescription={"reps": 10, "hold_s": 2.0}))
+    events = []
+    for i, k in enumerate(knee):
+        values = {"knee_flexion": k, "trunk_inclination": 5.0, "shoulder_width_ratio": 0.1}
+        events += [(str(e.kind), round(e.t, 3)) for e in tr.update(values, i / FPS15)]
+    return tr, events
+
+
+@pytest.mark.parametrize("segment", [[36, 36, 36], [36, 44, 34, 45, 36]], ids=["3_frames", "5_frames"])
+def test_reject_jumps_a_short_landmark_glitch_neither_pauses_nor_shortens_the_hold(segment) -> None:
+    clean, _ = _run15(UP + HELD + DOWN, None)
+    (ref,) = clean.result().holds
+    assert ref.duration_s == pytest.approx(2.8)  # 0.667 .. 3.467 s
+    plain, ev = _run15(_glitched(segment), None)
+    assert plain.result().holds[0].duration_s < ref.duration_s - 0.5  # the glitch and the rate's settling
+    robust, ev = _run15(_glitched(segment), 8)  # each glitch frame jumps > 8 deg (band 40..50, held 48)
+    (h,) = robust.result().holds
+    assert (h.start_s, h.end_s, h.duration_s) == (pytest.approx(ref.start_s), pytest.approx(ref.end_s),
+                                                  pytest.approx(ref.duration_s))
+    assert not [t for k, t in ev if k in ("hold_paused", "hold_resumed") and t < 3.5]  # only on the way back
+    assert robust.rep_count == 1
+
+
+def test_reject_jumps_a_real_wobble_out_of_the_band_still_pauses_the_hold() -> None:
+    dip = [47, 45, 42, 39, 37, 36, 37, 39, 42, 45, 47]  # a smooth dip to 36 and back over 0.67 s
+    plain, ev_plain = _run15(_glitched(dip), None)
+    robust, ev = _run15(_glitched(dip), 8)
+    assert ("hold_paused", 1.867) in ev and ("hold_resumed", 2.4) in ev
+    # exactly as without reject_jumps (the dip is continuous, not a jump) until the way back, whose
+    # 10-deg steps are rejected: its pause is reported when the rep ends
+    assert [e for e in ev if e[1] < 3.5] == [e for e in ev_plain if e[1] < 3.5]
+    assert robust.result().holds == plain.result().holds
+    assert robust.result().holds[0].duration_s == pytest.approx(28 / 15)  # 0.667 .. 1.867 + 2.4 .. 3.067
+    assert robust.rep_count == 0  # the 2-s hold was not achieved
+
+
+def test_reject_jumps_a_jump_that_stays_is_a_real_movement_from_its_first_frame() -> None:
+    # 36 for 0.6 s (> ignore_lapse_s 0.3): rejected as a glitch for 0.3 s, then out of posture since 1.467 s
+    robust, ev = _run15(_glitched([36] * 9), 8)
+    plain, _ = _run15(_glitched([36] * 9), None)
+    assert ("hold_paused", 1.8) in ev and ("hold_resumed", 2.067) in ev
+    assert robust.result().holds[0].duration_s == pytest.approx(plain.result().holds[0].duration_s)
+    assert robust.result().holds[0].duration_s == pytest.approx(32 / 15)  # 2.8 s less the 0.667 s away
+
+
+def test_reject_jumps_still_bridges_lost_tracking() -> None:
+    tr, ev = _run15(_glitched([NAN] * 4 + [36, 36] + [NAN] * 2), 8)
+    assert not [t for k, t in ev if k in ("hold_paused", "hold_broken", "not_visible") and t < 3.5]
+    assert tr.result().holds[0].duration_s == pytest.approx(2.8)
+    assert tr.rep_count == 1
+
+
+def test_reject_jumps_on_the_shipped_bird_dog_bridges_the_measured_glitch() -> None:
+    # shoulder flexion measured on the back-sag render (15 fps): held ~157 deg, BlazePose reads 137-142 for
+    # two frames and 139.6 for one within 0.33 s; without reject_jumps that 3-s hold read 2.27 s
+    glitch = [155.35, 153.13, 137.41, 142.45, 151.40, 139.56, 151.17, 154.37, 155.71]
+    clean = [90.0] * 8 + [100, 115, 130, 145, 152, 156] + [157.0] * 48 + [145, 125, 105, 90] + [90.0] * 8
+    flex = list(clean)
+    flex[24:24 + len(glitch)] = glitch
+    t = np.arange(len(flex)) / FPS15
+    from formcheck.exercises import load_spec
+
+    base = load_spec("bird_dog")
+    assert base.hold is not None and base.hold.reject_jumps is not None
+    plain_spec = base.model_copy(update={"hold": base.hold.model_copy(update={"reject_jumps": None})})
+    res = {}
+    for name, s, col in (("shipped", base, flex), ("plain", plain_spec, flex), ("clean", base, clean)):
+        measures = {"shoulder_flexion_left": np.array(col), "shoulder_width_ratio": np.full(len(col), 0.2)}
+        res[name] = run_exercise(s, measures, side="left", t=t)
+    assert res["clean"].holds[0].duration_s == pytest.approx(43 / 15)  # 1.2 .. 4.067 s: achieved (grace 0.2 s)
+    assert res["shipped"].holds[0].duration_s == pytest.approx(res["clean"].holds[0].duration_s)
+    assert res["plain"].holds[0].duration_s < 2.8  # the glitch cost 0.8 s: the hold is not achieved
+    assert res["shipped"].rep_count == 1 and res["plain"].rep_count == 0
+
+
+def test_reject_jumps_needs_a_lapse_to_bound_the_glitches() -> None:
+    with pytest.raises(SpecError, match="ignore_lapse_s"):
+        spec(hold={"in_target": True, "reject_jumps": 8})

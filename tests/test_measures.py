@@ -410,3 +410,84 @@ def test_numba_is_imported_only_when_a_large_sequence_needs_it() -> None:
         assert done.stdout.strip() == "False"
     else:
         assert done.stdout.strip() == "True"
+
+
+# ------------------------------------------------------------------------------------------------
+# trunk_line_drop: the trunk line below the person's own resting level (pelvic tilt)
+# ------------------------------------------------------------------------------------------------
+
+def _trunk_line_seq(deg: np.ndarray, fps: float = 10.0) -> PoseSequence:
+    """Lying on the back (hip right of the shoulder), the trunk line ``deg`` above the horizontal."""
+    frames = [{L.LEFT_SHOULDER: (150.0, 300.0 - 150.0 * math.tan(math.radians(a))), L.LEFT_HIP: (300.0, 300.0)}
+              for a in deg]
+    return make_seq(frames, fps=fps)
+
+
+def _tilts(t: np.ndarray, starts: list[float], depth: float = 1.5, hold: float = 5.0) -> np.ndarray:
+    """Posterior tilts: the trunk line eases down by ``depth`` in 1 s, holds, eases back in 1 s."""
+    out = np.zeros_like(t)
+    for s in starts:
+        x = np.clip(np.minimum(t - s, s + hold + 2.0 - t), 0.0, 1.0)
+        out -= depth * (0.5 - 0.5 * np.cos(np.pi * x))
+    return out
+
+
+def test_trunk_line_drop_reads_a_tilt_against_the_own_rest_whatever_the_body_or_camera() -> None:
+    t = np.arange(0, 20, 0.1)
+    rng = np.random.default_rng(1)
+    line = _tilts(t, [2.0]) + rng.normal(0, 0.03, t.size)
+    m = {off: compute_measures(_trunk_line_seq(line + off), ["trunk_line_drop"], space="image")["trunk_line_drop"]
+         for off in (0.0, -3.0, 4.0)}  # another body, another camera height
+    d = m[0.0]
+    assert np.isnan(d[:4]).all()  # no rest yet: unknown, never a made-up drop
+    assert np.all(np.abs(d[(t > 0.6) & (t < 2.0)]) < 0.15)  # at rest
+    assert np.all(np.abs(d[(t > 3.2) & (t < 8.0)] - 1.5) < 0.2)  # the held tilt, in degrees
+    assert np.all(np.abs(d[t > 10.5]) < 0.15)  # back at rest
+    for off in (-3.0, 4.0):
+        assert np.allclose(m[off], d, atol=0.02, equal_nan=True)
+
+
+def test_trunk_line_drop_is_causal_and_follows_a_rest_that_drifted() -> None:
+    from formcheck.measures import TRUNK_LINE_REST
+    from formcheck.resting import drop_below_rest
+
+    t = np.arange(0, 40, 0.1)
+    line = _tilts(t, [2.0, 20.0]) - 0.4 * (t > 9.0)  # the landmarks settle 0.4 deg lower after the first tilt
+    d = drop_below_rest(line, t, **TRUNK_LINE_REST)
+    later = line.copy()
+    later[200:] += 3.0  # what happens later cannot change what was measured before
+    assert np.array_equal(drop_below_rest(later, t, **TRUNK_LINE_REST)[:200], d[:200], equal_nan=True)
+    # the old, higher rest reads as 0.4 below it until it leaves the 10-s window; then the new rest is 0
+    assert np.all(np.abs(d[(t > 13.0) & (t < 20.0)]) < 0.05)
+    assert np.all(np.abs(d[(t > 21.5) & (t < 26.0)] - 1.5) < 0.05)  # the second tilt against the new rest
+
+
+def test_trunk_line_drop_forgets_the_sitting_posture_when_lying_down() -> None:
+    t = np.arange(0, 20, 0.1)
+    line = np.interp(t, [0, 3, 5, 20], [70, 70, 0, 0])  # sitting still, lies down in 2 s, lies still
+    d = compute_measures(_trunk_line_seq(line), ["trunk_line_drop"], space="image")["trunk_line_drop"]
+    assert np.nanmax(np.abs(d[t > 5.0])) < 0.1  # lying is not a 70-deg tilt
+    assert np.isfinite(d[t > 6.0]).all()  # the new rest is found within a second
+
+
+def test_trunk_line_drop_streaming_equals_the_recorded_one() -> None:
+    from formcheck.analysis import StreamingMeasures
+
+    t = np.arange(0, 25, 0.1)
+    line = _tilts(t, [2.0, 12.0]) + np.random.default_rng(2).normal(0, 0.05, t.size)
+    seq = _trunk_line_seq(line)
+    batch = compute_measures(seq, ["trunk_line_drop"], space="image")["trunk_line_drop"]
+    stream = StreamingMeasures(["trunk_line_drop"], "image", 0.5)
+    live = np.array([stream(seq.frame(i))["trunk_line_drop"] for i in range(len(t))])
+    assert np.allclose(batch, live, atol=1e-4, equal_nan=True)
+    assert batch[60] > 1.3 and abs(batch[110]) < 0.2
+    assert math.isnan(frame_measures(seq.frame(60), ["trunk_line_drop"])["trunk_line_drop"])  # needs history
+
+
+def test_resting_reference_rejects_bad_options() -> None:
+    from formcheck.resting import RestingReference
+
+    for kw in ({"window_s": 0}, {"smooth_s": -1}, {"still_range": 0}, {"max_drop": float("nan")},
+               {"min_span_s": 2.0}):
+        with pytest.raises(FieldError):
+            RestingReference(**kw)

@@ -13,6 +13,7 @@ import yaml
 from formcheck.errors import InputError, SpecError
 from formcheck.exercises import ExerciseTracker, list_specs, load_spec, parse_spec, run_exercise
 from formcheck.exercises.spec import SCHEMA_PATH, apply_overrides, schema_text, specs_dir
+from test_measures import _tilts  # the scripted pelvic tilts of the trunk line
 
 CONTRACT_IDS = {
     "ankle_pumps", "heel_slides", "abdominal_contraction", "wall_squat", "heel_raises", "straight_leg_raise",
@@ -74,8 +75,9 @@ SCRIPTS: dict[str, tuple[dict[str, float], dict[str, float], dict[str, float] | 
                  {"hip_flexion_left": 20, "knee_flexion_left": 10, "hip_flexion": 20},
                  {"hip_flexion_left": 55, "hip_flexion": 55}),
     "glute_bridge": ({"bridge_line": -55, "trunk_inclination": 90}, {"bridge_line": 0}, {"bridge_line": -22}),
-    "pelvic_tilt": ({"trunk_inclination": 30, "knee_flexion": 90, "bridge_line": -50},
-                    {"trunk_inclination": 90, "knee_flexion": 100}, None),
+    # counted on the trunk line's drop below its own resting level (1-2 deg for a 12-deg tilt)
+    "pelvic_tilt": ({"trunk_inclination": 90, "knee_flexion": 90, "bridge_line": -50, "trunk_line_drop": 0.0},
+                    {"trunk_line_drop": 1.5}, None),
     "plank": ({"trunk_inclination": 90, "knee_flexion": 5, "hip_lift": 0.15, "body_line": 0},
               {"hip_lift": 0.5}, None),
     "prone_press_up": ({"trunk_to_horizontal": 0, "hip_lift": 0.2, "trunk_inclination": 90},
@@ -343,3 +345,41 @@ def test_lower_back_rounding_in_a_squat_is_flagged_from_the_back_outline(spec_id
 
     assert "lumbar_rounding" in faults(4.0)
     assert "lumbar_rounding" not in faults(1.0)
+
+
+def _pelvic_tilt_session(line: np.ndarray, fps: float = 10.0):
+    """The pelvic-tilt spec over a scripted trunk line (deg above horizontal) of a person in hook lying,
+    through the real trunk_line_drop measure (its resting reference), as the live coach would run it."""
+    from formcheck.measures import TRUNK_LINE_REST
+    from formcheck.resting import RestingReference
+
+    ref = RestingReference(**TRUNK_LINE_REST)
+    tr = ExerciseTracker(load_spec("pelvic_tilt"))
+    for i, a in enumerate(line):
+        t = i / fps
+        tr.update({"trunk_inclination": 90.0, "knee_flexion": 90.0, "bridge_line": -48.0,
+                   "trunk_line_drop": ref.update(float(a), t), "shoulder_width_ratio": 0.1}, t)
+    return tr.result()
+
+
+def test_pelvic_tilts_are_counted_one_by_one_on_a_drifting_rest() -> None:
+    fps = 10.0
+    t = np.arange(0, 30, 1 / fps)
+    rng = np.random.default_rng(4)
+    # three 1-deg tilts held 5 s, 2 s apart; the landmarks settle 0.3 deg lower after the first one
+    line = _tilts(t, [1.5, 10.0, 19.0], 1.0) - 0.3 * (t > 8.5) + rng.normal(0, 0.03, t.size)
+    res = _pelvic_tilt_session(line, fps)
+    assert res.rep_count == 3, [(r.start_s, r.end_s, r.reason) for r in res.reps]
+    assert [h.completed for h in res.holds] == [True] * 3
+    for h in res.holds:  # timed on the still tilt, not on the ways in and out (truth 5 s)
+        assert 4.5 <= h.duration_s <= 5.5, h
+
+
+def test_pelvic_tilt_counts_nothing_at_rest_and_not_a_too_short_hold() -> None:
+    fps = 10.0
+    t = np.arange(0, 30, 1 / fps)
+    rng = np.random.default_rng(5)
+    rest = 0.15 * np.sin(t / 3) + rng.normal(0, 0.05, t.size)  # breathing and landmark noise only
+    assert len(_pelvic_tilt_session(rest, fps).reps) == 0
+    short = _pelvic_tilt_session(_tilts(t, [2.0], 1.5, hold=2.0) + rng.normal(0, 0.03, t.size), fps)
+    assert short.rep_count == 0 and len(short.reps) == 1 and not short.reps[0].complete

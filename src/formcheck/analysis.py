@@ -238,6 +238,13 @@ class StreamingMeasures:
             from formcheck.contour import LumbarReference
 
             self._lumbar = LumbarReference()
+        self._trunk_line = None
+        if "trunk_line_drop" in self.names:  # the same kind of history, on the trunk line (formcheck.resting)
+            from formcheck.measures import TRUNK_LINE_REST
+            from formcheck.resting import RestingReference
+
+            self.names = list(dict.fromkeys(self.names + ["trunk_to_horizontal"]))
+            self._trunk_line = RestingReference(**TRUNK_LINE_REST)
 
     def _space(self, ratio: float) -> str:
         from formcheck.measures import view_from_ratio
@@ -267,6 +274,8 @@ class StreamingMeasures:
             m = world
         if self._lumbar is not None:
             m["lumbar_flattening"] = self._lumbar.update(frame.lumbar_curve, frame.t)
+        if self._trunk_line is not None:
+            m["trunk_line_drop"] = self._trunk_line.update(m["trunk_to_horizontal"], frame.t)
         return m
 
 

@@ -35,6 +35,7 @@ import numpy as np
 
 from formcheck.errors import FieldError
 from formcheck.landmarks import Landmark
+from formcheck.resting import RestingReference
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,7 @@ REFERENCE_WINDOW_S = 10.0
 SMOOTH_WINDOW_S = 1.0
 
 
-class LumbarReference:
+class LumbarReference(RestingReference):
     """How much flatter the low back is than the person's own recent resting curve:
     ``update(curve, t) -> flattening`` (% torso length, + = flatter/rounder than at rest).
 
@@ -248,36 +249,13 @@ class LumbarReference:
     ~1 % of torso length. The reference is the maximum, over the last :data:`REFERENCE_WINDOW_S`, of
     the curve's running median over :data:`SMOOTH_WINDOW_S` (the median rejects one-frame mask glitches
     and most noise); it suits exercises whose rest is the most lordotic posture (pelvic tilt, abdominal
-    bracing). O(window) per frame, causal: the live coach and the recorded analysis give the same
+    bracing). O(smoothing window) per frame, causal: the live coach and the recorded analysis give the same
     values (:func:`lumbar_flattening` runs this class over a sequence). NaN frames are skipped; the
-    output is NaN where the curve is NaN or no reference exists yet."""
+    output is NaN where the curve is NaN or no reference exists yet. The machinery is
+    :class:`formcheck.resting.RestingReference` (shared with the trunk line's ``trunk_line_drop``)."""
 
     def __init__(self, window_s: float = REFERENCE_WINDOW_S, smooth_s: float = SMOOTH_WINDOW_S) -> None:
-        if not (window_s > 0 and smooth_s > 0):
-            raise FieldError("window_s/smooth_s", "positive seconds", (window_s, smooth_s),
-                             where="LumbarReference")
-        self.window_s = float(window_s)
-        self.smooth_s = float(smooth_s)
-        self.reset()
-
-    def reset(self) -> None:
-        from collections import deque
-
-        self._raw: deque[tuple[float, float]] = deque()  # (t, curve) of the smoothing window
-        self._smooth: deque[tuple[float, float]] = deque()  # (t, running median) of the reference window
-
-    def update(self, curve: float, t: float) -> float:
-        t = float(t)
-        while self._raw and self._raw[0][0] <= t - self.smooth_s:
-            self._raw.popleft()
-        while self._smooth and self._smooth[0][0] <= t - self.window_s:
-            self._smooth.popleft()
-        if not np.isfinite(curve):
-            return float("nan")
-        self._raw.append((t, float(curve)))
-        self._smooth.append((t, float(np.median([v for _, v in self._raw]))))
-        ref = max(v for _, v in self._smooth)
-        return ref - float(curve)
+        super().__init__(window_s, smooth_s)
 
 
 def lumbar_flattening(curve: np.ndarray, t: np.ndarray, window_s: float = REFERENCE_WINDOW_S,

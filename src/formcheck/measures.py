@@ -58,6 +58,9 @@ Measures (``MEASURES`` holds the same list with a one-line description each):
 ``lumbar_flattening``      how much lower lumbar_curve is than the person's own resting curve (the
                            highest 1-s median of the last 10 s), % trunk length; + = flatter. Needs
                            history: a sequence or StreamingMeasures (NaN from frame_measures)
+``trunk_line_drop``        how far trunk_to_horizontal is below the person's own resting level (the
+                           highest still 1-s median of the last 10 s), deg; + = lower. A posterior
+                           pelvic tilt lying supine reads 1-2 deg. Needs history like lumbar_flattening
 =========================  =====================================================================
 """
 
@@ -646,11 +649,32 @@ def _lumbar_curve(ctx: _Ctx) -> np.ndarray:
 def _lumbar_flattening(ctx: _Ctx) -> np.ndarray:
     from formcheck.contour import lumbar_flattening
 
+    return _below_own_rest(ctx, _lumbar_curve(ctx), lumbar_flattening)
+
+
+def _below_own_rest(ctx: _Ctx, values: np.ndarray, reference: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                    ) -> np.ndarray:
+    """``reference(values, t)`` over the sequence: a measure against the person's own resting level."""
     t = ctx.cache.get(_T_CHANNEL)
-    curve = _lumbar_curve(ctx)
     if t is None or len(t) < 2:
-        return np.full(curve.shape, np.nan, np.float32)  # one frame has no history (StreamingMeasures has)
-    return lumbar_flattening(curve, t)
+        return np.full(values.shape, np.nan, np.float32)  # one frame has no history (StreamingMeasures has)
+    return reference(values, t)
+
+
+#: trunk_line_drop's resting reference (formcheck.resting.RestingReference): the highest 1-s median of
+#: the last 10 s held still (1-s range <= 1 deg, at least 0.5 s of frames), so the way into the position
+#: and the first frames of a track are not a rest; a drop over 5 deg is another posture (lying down after
+#: sitting), not a tilt: the reference starts afresh. Shared with StreamingMeasures (live == recorded).
+TRUNK_LINE_REST = {"window_s": 10.0, "smooth_s": 1.0, "still_range": 1.0, "min_span_s": 0.5, "max_drop": 5.0}
+
+
+@_unsided("trunk_line_drop", "trunk_to_horizontal below the person's own resting level (highest still 1-s "
+                             "median of the last 10 s), deg; + = shoulders lower/hips higher (posterior "
+                             "pelvic tilt lying supine); needs a sequence")
+def _trunk_line_drop(ctx: _Ctx) -> np.ndarray:
+    from formcheck.resting import drop_below_rest
+
+    return _below_own_rest(ctx, _trunk_h(ctx), lambda v, t: drop_below_rest(v, t, **TRUNK_LINE_REST))
 
 
 def _build_catalogue() -> dict[str, str]:

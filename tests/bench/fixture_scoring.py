@@ -185,3 +185,44 @@ def table(scores: list[ClipScore]) -> list[str]:
                      f"{hold_txt:>19} {faults:>7} {int(d['faults_extra']):>5} "
                      f"{int(d['false_harmful'])}/{int(d['correct_clips'])}".rstrip())
     return lines
+
+
+def physical_hold(truth: dict[str, Any], spec: Any, hold: dict[str, Any], frac: float = 0.01) -> float | None:
+    """Duration of a scripted hold by the body's own stillness: the run of frames around the labelled
+    hold in which every commanded angle the spec's hold reads (rep measure and posture measures, from
+    the sidecar's ``angles``) stays within the labelled hold's own envelope widened by ``frac`` of the
+    rep's range. The sidecar labels the flat part of a minimum-jerk script; the body is already (and
+    still) within a fraction of a degree of the held pose a few tenths of a second before (after) it.
+    None when the sidecar has none of those angles."""
+    import numpy as np
+
+    from formcheck.exercises.spec import resolve
+
+    fps, n = truth["fps"], truth["frame_count"]
+    t = np.arange(n) / fps
+    rep = next((r for r in truth["reps"] if r["start_s"] - 1e-6 <= hold["start_s"] <= r["end_s"] + 1e-6), None)
+    if rep is None:
+        return None
+    side = rep.get("side") or truth.get("side") or "left"
+    names = {resolve(spec.rep.measure, side)}
+    if spec.hold is not None and spec.hold.posture is not None:
+        names |= {resolve(m, side) for m in spec.hold.posture.measures()}
+    names = {m for m in names if m in truth["angles"]}
+    if not names:
+        return None
+    inside = (t >= hold["start_s"] - 1e-6) & (t <= hold["end_s"] + 1e-6)
+    span = (t >= rep["start_s"] - 1e-6) & (t <= rep["end_s"] + 1e-6)
+    ok = span.copy()
+    for m in names:
+        a = np.asarray(truth["angles"][m], float)
+        tol = frac * (np.nanmax(a[span]) - np.nanmin(a[span]))
+        ok &= (a >= np.nanmin(a[inside]) - tol) & (a <= np.nanmax(a[inside]) + tol)
+    mid = int(np.argmin(np.abs(t - (hold["start_s"] + hold["end_s"]) / 2)))
+    if not ok[mid]:
+        return None
+    i = j = mid
+    while i > 0 and ok[i - 1]:
+        i -= 1
+    while j < n - 1 and ok[j + 1]:
+        j += 1
+    return float(t[j] - t[i])

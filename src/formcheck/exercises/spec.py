@@ -128,6 +128,21 @@ class HoldSpec(_Model):
         None, gt=0, description="Left the position, not just moving: the hold ends at the last frame the rep "
                                 "measure was within this band (its units) of the held value (a 0.5-s running "
                                 "mean), so the slow start of the way back is not timed.")
+    reject_jumps: float | None = Field(
+        None, gt=0,
+        description="Landmark glitches are unknown, not values: while a hold runs, a frame whose rep measure jumps "
+                    "further than this (its units) from the previous frame and from the median of the last 5 "
+                    "accepted values starts a glitch, which lasts while the value stays that far from the median. "
+                    "Glitch frames are lost tracking for the hold's band and still tests (bridged, never a pause, "
+                    "left out of the still rate). A glitch lasting ignore_lapse_s is a real movement: the hold is "
+                    "out of posture from its first frame. A continuous movement never starts one.")
+
+    @model_validator(mode="after")
+    def _reject_needs_lapse(self) -> HoldSpec:
+        if self.reject_jumps is not None and self.ignore_lapse_s <= 0:
+            raise ValueError("hold.reject_jumps needs hold.ignore_lapse_s > 0 (the longest run of glitches "
+                             f"bridged), got ignore_lapse_s={self.ignore_lapse_s}")
+        return self
 
 
 class Prescription(_Model):

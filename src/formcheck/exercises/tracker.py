@@ -16,6 +16,10 @@ feeds it a sequence frame by frame). What it does each frame:
    "Still" (``max_rate``) can be made "arrived": a fraction of the movement's own peak speed
    (``settle_fraction``), read through a 3-frame median (``despike``); the hold then ends where the
    measure left its held value (``plateau_band``), not where it began to move fast (exercises/README.md).
+   A landmark glitch is unknown to the hold, not a value (``reject_jumps``): while the timer runs, a
+   jump of the rep measure away from its recent held value is bridged like lost tracking and left out
+   of the still rate; one that lasts ``ignore_lapse_s`` was a real movement, out of posture from its
+   first frame. Only the hold's tests see this; counting, peaks and faults read the raw value.
    App-paced holds (``hold.pacing``, for an effort a camera cannot see): the rep starts at the app's
    "tighten" cue once in position, ends when its hold is done or broken ("relax"), and the next one
    starts after ``relax_s`` in position.
@@ -62,6 +66,7 @@ PLATEAU_TRIM_MAX_S = 0.5  # a longer tail out of the band is a (different) held 
 SPEED_ENVELOPE_TAU_S = 3.0  # decay of the rep measure's peak-speed envelope (hold.settle_fraction)
 HARMFUL_REPEAT = 2  # a harmful fault this many times is a repeated harmful posture (live.safety's default)
 STILL_PREFIX = "still:"  # rates of the despiked rep measure (hold.despike), in the rates mapping
+JUMP_REF_FRAMES = 5  # hold.reject_jumps: a glitch is judged against the median of this many accepted values
 _NAN = float("nan")
 
 
@@ -114,6 +119,9 @@ class _Hold:
     in_band_t: float = _NAN  # last held frame within plateau_band of it
     in_band_acc: float = 0.0  # acc at that frame
     plateau_t: float = _NAN  # time of the last plateau update
+    ref: deque[float] = field(default_factory=lambda: deque(maxlen=JUMP_REF_FRAMES))  # accepted values (reject_jumps)
+    reject_since: float | None = None  # first frame of the current run of rejected glitch frames
+    prev_v: float = _NAN  # the rep measure's previous value (reject_jumps: a glitch starts with a jump)
 
 
 @dataclass
@@ -192,6 +200,10 @@ class ExerciseTracker:
         if hs is not None and hs.max_rate is not None and hs.settle_fraction is not None:
             self._settle = (hs.settle_fraction, min(hs.min_rate, hs.max_rate), hs.max_rate)
         self._despike = hs is not None and hs.max_rate is not None and hs.despike
+        self._reject = hs.reject_jumps if hs is not None and self._hold_s is not None else None
+        # the still test reads its own rate stream: despiked, and/or without the rejected glitch frames
+        self._still = hs is not None and hs.max_rate is not None and (hs.despike or self._reject is not None)
+        self._rejected: str | None = None  # the rep measure, when this frame's value is a glitch (reject_jumps)
         self._pacing = hs.pacing if hs is not None and self._hold_s is not None else None
         self._env_names = {resolve(self.spec.rep.measure, s) for s in sides_
                            if not ("{other}" in self.spec.rep.measure and s is None)}
@@ -333,12 +345,14 @@ class ExerciseTracker:
                 continue
             dt = t - prev[0]
             if name in self._env_names:
-                if self._despike:
+                if name == self._rejected:  # a glitch: left out of the still rate (unknown this frame)
+                    r = self._rate_values[STILL_PREFIX + name] = _NAN
+                elif self._still:
                     r = self._still_rate(name, v, t)
                 if self._settle is not None and math.isfinite(r):
                     env = self._speed_env.get(name, 0.0) * math.exp(-dt / SPEED_ENVELOPE_TAU_S)
                     self._speed_env[name] = max(env, abs(r))
-        if self._despike:
+        if self._still:
             for name in self._env_names:
                 v = values.get(name, _NAN)
                 if v is None or not math.isfinite(v):
@@ -347,14 +361,55 @@ class ExerciseTracker:
                     self._rate_values[STILL_PREFIX + name] = _NAN
 
     def _still_rate(self, name: str, v: float, t: float) -> float:
-        """Smoothed rate of the 3-frame median of the rep measure (hold.despike)."""
-        hist = self._despike_hist.setdefault(name, deque(maxlen=3))
+        """Smoothed rate of the 3-frame median of the rep measure (hold.despike; the value itself without
+        despike), fed only the frames hold.reject_jumps accepts."""
+        n = 3 if self._despike else 1
+        hist = self._despike_hist.setdefault(name, deque(maxlen=n))
         hist.append(v)
-        if len(hist) < 3:  # no rate until the median has its three frames (a consistent 1-frame delay)
+        if len(hist) < n:  # no rate until the median has its three frames (a consistent 1-frame delay)
             self._rate_values[STILL_PREFIX + name] = _NAN
             return _NAN
-        r = self._rate_values[STILL_PREFIX + name] = self._step_rate(self._still_rates, name, sorted(hist)[1], t)
+        r = self._rate_values[STILL_PREFIX + name] = self._step_rate(self._still_rates, name, sorted(hist)[n // 2], t)
         return r
+
+    def _screen_jump(self, values: Values, t: float) -> str | None:
+        """hold.reject_jumps: the rep measure's name when this frame's value is a landmark glitch. A glitch
+        run starts with a jump (further than ``reject_jumps`` from both the previous frame and the median of
+        the last accepted values) and lasts while the value stays that far from the median; a continuous
+        movement never starts one. A glitch is unknown to the hold (bridged like lost tracking). A run lasting
+        ``ignore_lapse_s`` is a real movement: the hold is out of posture since the run's first frame.
+        Not screened through a reported pause; the reference restarts after it and after a real movement."""
+        h, rep = self._hold, self._rep
+        if self._reject is None or h is None or rep is None:
+            return None
+        name = self._c(rep.side).rep_measure
+        v = values.get(name, _NAN)
+        prev, h.prev_v = h.prev_v, v
+        if v is None or not math.isfinite(v):
+            return None
+        if h.pause_reported:  # a real pause: judged as it is, the reference starts again
+            h.ref.clear()
+            h.reject_since = None
+            return None
+        far = bool(h.ref) and abs(v - sorted(h.ref)[len(h.ref) // 2]) > self._reject
+        if far and (h.reject_since is not None or not math.isfinite(prev) or abs(v - prev) > self._reject):
+            if h.reject_since is None:
+                h.reject_since = t
+            assert self.spec.hold is not None
+            if t - h.reject_since < self.spec.hold.ignore_lapse_s - 1e-9:
+                return name
+            if h.paused_since is None:  # not a glitch: it left the position when the run began
+                h.paused_since = h.reject_since
+            h.ref.clear()
+            self._reset_still(name)  # no still rate across a real movement it did not see
+        h.reject_since = None
+        h.ref.append(v)
+        return None
+
+    def _reset_still(self, name: str) -> None:
+        self._despike_hist.pop(name, None)
+        self._still_rates.pop(name, None)
+        self._rate_values[STILL_PREFIX + name] = _NAN
 
     def _rate_limit(self, side: str | None) -> float | None:
         """The still-limit of the hold now (None: the spec's fixed ``max_rate``, or no rate gate)."""
@@ -419,6 +474,7 @@ class ExerciseTracker:
             raise OptionsError("t", f"a time after the previous frame ({self._t_prev:.4f} s)", t)
         dt = 0.0 if self._t_prev is None else t - self._t_prev
         out: list[Event] = []
+        self._rejected = self._screen_jump(measures, t)
         self._update_rates(measures, t)
         if self._change_names:
             self._update_changes(measures, t)
@@ -554,6 +610,8 @@ class ExerciseTracker:
             return
         h = self._hold
         limit = self._rate_limit(rep.side) if h is None else h.rate_limit
+        if self._rejected is not None:  # hold.reject_jumps: a glitch is unknown to the hold, like lost tracking
+            values = {**values, self._rejected: _NAN}
         hp = c.in_posture(values, rates, limit)
         if h is None:
             if hp is True:
@@ -603,6 +661,8 @@ class ExerciseTracker:
         h = self._hold
         if h is None:
             return
+        if h.reject_since is not None and self._rep is not None:  # hold.reject_jumps: ended in a rejected run
+            self._reset_still(self._c(self._rep.side).rep_measure)
         if math.isfinite(h.in_band_t) and h.in_band_t < h.last_true_t <= h.in_band_t + PLATEAU_TRIM_MAX_S + 1e-9:
             # the last held frames were already on the way out of the position: not held
             h.last_true_t, h.acc = h.in_band_t, h.in_band_acc
