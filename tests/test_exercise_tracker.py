@@ -575,7 +575,8 @@ def test_reject_jumps_on_the_shipped_bird_dog_bridges_the_measured_glitch() -> N
     plain_spec = base.model_copy(update={"hold": base.hold.model_copy(update={"reject_jumps": None})})
     res = {}
     for name, s, col in (("shipped", base, flex), ("plain", plain_spec, flex), ("clean", base, clean)):
-        measures = {"shoulder_flexion_left": np.array(col), "shoulder_width_ratio": np.full(len(col), 0.2)}
+        reach = (np.array(col) - 90.0) / 0.8  # the spec counts on diagonal_reach: % of 90 -> 170 deg of the arm
+        measures = {"diagonal_reach_left": reach, "shoulder_width_ratio": np.full(len(col), 0.2)}
         res[name] = run_exercise(s, measures, side="left", t=t)
     assert res["clean"].holds[0].duration_s == pytest.approx(43 / 15)  # 1.2 .. 4.067 s: achieved (grace 0.2 s)
     assert res["shipped"].holds[0].duration_s == pytest.approx(res["clean"].holds[0].duration_s)

@@ -491,3 +491,26 @@ def test_resting_reference_rejects_bad_options() -> None:
                {"min_span_s": 2.0}):
         with pytest.raises(FieldError):
             RestingReference(**kw)
+
+
+def test_diagonal_reach_follows_the_opposite_leg_when_the_far_arm_is_hidden() -> None:
+    """Bird-dog: the reach is the arm's flexion (90 -> 170 deg) or the opposite leg's lift (thigh -60 -> 0
+    deg above the horizontal) as % of a full reach, whichever reads further; a kneeling thigh anywhere
+    between -90 and -68 deg and an arm on the floor read as no reach."""
+    def frame(arm_deg: float, thigh_deg: float, arm_seen: bool = True) -> dict:
+        sh, hip = np.array([200.0, 200.0]), np.array([400.0, 200.0])  # trunk horizontal, head to the left
+        a = math.radians(arm_deg)  # flexion from the hip direction (+x) towards the head (-x), below the trunk
+        elbow = sh + 80.0 * np.array([math.cos(a), math.sin(a)])
+        th = math.radians(thigh_deg)  # the right thigh, elevation above the horizontal, pointing back (+x)
+        knee = hip + 90.0 * np.array([math.cos(th), -math.sin(th)])
+        pts = {L.LEFT_SHOULDER: sh, L.LEFT_HIP: hip, L.RIGHT_HIP: hip, L.RIGHT_SHOULDER: sh, L.RIGHT_KNEE: knee}
+        if arm_seen:
+            pts[L.LEFT_ELBOW] = elbow
+        return pts
+
+    seq = make_seq([frame(90, -90), frame(90, -70), frame(170, -80), frame(120, 0), frame(90, -30, False)])
+    r = compute_measures(seq, ["diagonal_reach_left"], space="image")["diagonal_reach_left"]
+    assert r[0] <= 0 and r[1] <= 0  # kneeling, arm down: no reach
+    assert r[2] == pytest.approx(100, abs=1)  # the arm at full reach
+    assert r[3] == pytest.approx(100, abs=1)  # the far arm reads 120 deg, the opposite leg is level: full reach
+    assert r[4] == pytest.approx(50, abs=1)  # arm hidden: the leg alone

@@ -65,10 +65,12 @@ SCRIPTS: dict[str, tuple[dict[str, float], dict[str, float], dict[str, float] | 
     "piriformis_stretch": ({"hip_flexion_left": 45, "knee_flexion_left": 90, "hip_flexion_right": 45,
                             "knee_flexion_right": 90, "trunk_to_horizontal": 0, "trunk_inclination": 90},
                            {"hip_flexion_left": 110}, {"hip_flexion_left": 83}),
-    "bird_dog": ({"shoulder_flexion_left": 70, "shoulder_flexion_right": 70, "thigh_elevation_left": -80,
-                  "thigh_elevation_right": -80, "pelvis_tilt": 3, "trunk_inclination": 90,
-                  "trunk_to_horizontal": 0},
-                 {"shoulder_flexion_left": 165, "thigh_elevation_right": 0}, {"shoulder_flexion_left": 120}),
+    # diagonal_reach: % of a full reach (arm 90 -> 170 deg, or the opposite leg's thigh -60 -> 0 deg)
+    "bird_dog": ({"diagonal_reach_left": -25, "diagonal_reach_right": -25, "shoulder_flexion_left": 70,
+                  "shoulder_flexion_right": 70, "thigh_elevation_left": -80, "thigh_elevation_right": -80,
+                  "pelvis_tilt": 3, "trunk_inclination": 90, "trunk_to_horizontal": 0},
+                 {"diagonal_reach_left": 94, "shoulder_flexion_left": 165, "thigh_elevation_right": 0},
+                 {"diagonal_reach_left": 38, "shoulder_flexion_left": 120}),
     # the ballistic check also reads the bare (near, more visible) hip_flexion
     "dead_bug": ({"hip_flexion_left": 90, "knee_flexion_left": 90, "hip_flexion_right": 90,
                   "knee_flexion_right": 90, "hip_flexion": 90, "hip_lift": 0.25, "trunk_inclination": 90},

@@ -33,6 +33,8 @@ Measures (``MEASURES`` holds the same list with a one-line description each):
 ``shank_inclination_*``    angle of knee→ankle to the floor, 0..90
 ``leg_elevation_*``        signed angle of hip→ankle above the horizontal (+ foot above hip)
 ``arm_elevation_*``        signed angle of shoulder→wrist above the horizontal
+``diagonal_reach_*``       bird-dog reach: the * arm's flexion (90→170°) or the other leg's lift (thigh
+                           −60→0° above horizontal), whichever reads further, % of a full reach
 ``heel_height_*``          heel height above the floor (lowest visible body point), in leg lengths
 ``heel_height_cm_*``       the same in estimated centimetres (leg length from world landmarks)
 ``knee_flexion_max``       the more bent knee, whichever side BlazePose labels it (a lying body's
@@ -492,6 +494,23 @@ def _leg_elev(ctx: _Ctx, s: str) -> np.ndarray:
 @_sided("arm_elevation", ("shoulder", "wrist"), "signed angle of shoulder->wrist above the horizontal")
 def _arm_elev(ctx: _Ctx, s: str) -> np.ndarray:
     return elevation(ctx.p(_lm(s, "shoulder")), ctx.p(_lm(s, "wrist")))
+
+
+@_sided("diagonal_reach", ("hip", "shoulder", "elbow", "knee"),
+        "bird-dog reach: the {side} arm's flexion (90 -> 170 deg) or the other leg's lift (thigh -60 -> 0 deg "
+        "above the horizontal), whichever reads further, % of a full reach")
+def _diagonal_reach(ctx: _Ctx, s: str) -> np.ndarray:
+    # Arm and opposite leg rise together; in an oblique view the far arm is hidden behind the body
+    # (it reads 106-123 deg at a true 170) while the near leg that goes with it reads well. The leg
+    # counts from 60 deg below the horizontal: people kneel with the thigh anywhere from -90 to -68 deg,
+    # and that resting spread must read as no reach.
+    arm = (_shoulder(ctx, s) - 90.0) / 80.0
+    leg = (_thigh_elev(ctx, _other(s)) + 60.0) / 60.0
+    both = np.stack([arm, leg])
+    out = np.full(arm.shape, np.nan, np.float32)
+    seen = np.isfinite(both).any(axis=0)
+    out[seen] = 100.0 * np.nanmax(both[:, seen], axis=0)
+    return out
 
 
 @_sided("heel_height", ("hip", "knee", "ankle", "heel"), "heel height above the floor in leg lengths")

@@ -43,6 +43,7 @@ class ClipScore:
     caught: set[str] = field(default_factory=set)
     harmful: set[str] = field(default_factory=set)
     paced: bool = False  # the spec paces its holds (hold.pacing): not a camera measurement
+    view_supported: bool = True  # the clip's camera view is one the spec measures from (camera.views)
 
     @property
     def count_error(self) -> int:
@@ -98,6 +99,7 @@ def score_clip(stem: str, truth: dict[str, Any], result: Any) -> ClipScore:
     s = ClipScore(stem, truth["exercise"], truth["variant"], int(truth["rep_count"]), int(result.rep_count))
     spec = load_spec(truth["exercise"])
     s.paced = spec.hold is not None and spec.hold.pacing is not None
+    s.view_supported = truth.get("view") in spec.camera.views
     for gh in truth.get("holds", []):
         best = max(result.holds, key=lambda h: _overlap(h.start_s, h.end_s, gh["start_s"], gh["end_s"]),
                    default=None)

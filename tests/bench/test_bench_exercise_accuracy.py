@@ -97,6 +97,12 @@ def test_bench_rendered_fixtures() -> None:
           f"holds within 0.3 s {d['holds_ok']:.0f}/{d['holds']:.0f}; scripted faults flagged "
           f"{d['faults_caught']:.0f}/{d['faults_expected']:.0f}; harmful flags on correct clips "
           f"{d['false_harmful']:.0f}/{d['correct_clips']:.0f}")
+    ok_view = [s for s in scores if s.view_supported and not s.paced]
+    if ok_view:
+        print(f"[bench accuracy] of these, the {len(ok_view)} clips filmed from a view their spec measures from "
+              f"(the others get a wrong-view warning): rep count exact "
+              f"{sum(s.count_error == 0 for s in ok_view)}/{len(ok_view)}, off by <= 1 "
+              f"{sum(abs(s.count_error) <= 1 for s in ok_view)}/{len(ok_view)}")
     for s in scores:
         if s.problems():
             print(f"[bench accuracy]   {s.stem}: " + "; ".join(s.problems()))
