@@ -277,6 +277,37 @@ def test_pose_engine_computes_the_channel_and_drops_the_mask(fixture_videos):
     assert all(math.isnan(c) for _, _, c in got)  # not computed unless asked for
 
 
+def test_pose_engine_runs_no_mask_in_a_front_view(fixture_videos):
+    """A front view has no back outline to read: the segmentation head is not run (it costs ~10 ms a
+    frame), the curve is NaN; the side view of the same exercise runs it every frame."""
+    from formcheck.pose import PoseEngine, PoseOptions
+    from formcheck.video import open_video
+
+    runs = {}
+    for view in ("front", "side"):
+        clip = fixture_videos / f"wall_squat__{'knee_valgus' if view == 'front' else 'correct'}__{view}.mp4"
+        if not clip.is_file():
+            pytest.skip("rendered fixtures absent")
+        engine = PoseEngine(PoseOptions(threads=1, lumbar_curve=True))
+        seg_run = engine._seg.run
+        count = [0]
+
+        def counting(*a, _run=seg_run, _count=count, **k):
+            _count[0] += 1
+            return _run(*a, **k)
+
+        engine._seg.run = counting
+        curves = []
+        with open_video(clip) as video:
+            for i, vf in enumerate(video):
+                curves.append(engine.update(vf.image_bgr, vf.t).lumbar_curve)
+                if i >= 4:
+                    break
+        runs[view] = (count[0], curves)
+    assert runs["front"][0] == 0 and all(math.isnan(c) for c in runs["front"][1])
+    assert runs["side"][0] == 5 and all(math.isfinite(c) for c in runs["side"][1])
+
+
 def test_interpolated_frames_carry_the_channel():
     from formcheck.analysis import interpolate_pose
     from formcheck.keypoints import PoseFrame

@@ -84,6 +84,32 @@ def _point(xyz: np.ndarray, vis: np.ndarray, *lms: Landmark) -> np.ndarray | Non
     return np.mean(pts, axis=0) if pts else None
 
 
+def _side_torso(xyz: np.ndarray, vis: np.ndarray, max_width_ratio: float
+                ) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Shoulder and hip midpoints and the torso length (pixels) of a body seen from the side; None when
+    a shoulder/hip is hidden, the torso is too small, or the shoulders are too wide apart for a side view
+    (a front or oblique view: the outline there is not the back)."""
+    sh = _point(xyz, vis, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
+    hp = _point(xyz, vis, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
+    if sh is None or hp is None:
+        return None
+    L = float(np.linalg.norm(sh - hp))
+    if not L >= _MIN_TORSO_PX:
+        return None
+    ls, rs = xyz[int(Landmark.LEFT_SHOULDER), :2], xyz[int(Landmark.RIGHT_SHOULDER), :2]
+    width = float(np.linalg.norm(ls - rs))
+    if np.isfinite(width) and width / L > max_width_ratio:
+        return None
+    return sh, hp, L
+
+
+def back_visible(xyz: np.ndarray, visibility: np.ndarray, max_width_ratio: float = _MAX_WIDTH_RATIO) -> bool:
+    """Whether these landmarks (33, 2|3 pixels) can have a measurable back outline at all (a side view of
+    a visible torso). The pose engine skips the segmentation head when not: a front view costs no mask."""
+    vis = np.nan_to_num(np.asarray(visibility, dtype=np.float64), nan=0.0)
+    return _side_torso(np.asarray(xyz, dtype=np.float64), vis, max_width_ratio) is not None
+
+
 def _check_inputs(mask: np.ndarray, xyz: np.ndarray, visibility: np.ndarray) -> tuple[np.ndarray, ...]:
     mask = np.asarray(mask, dtype=np.float32)
     if mask.ndim != 2:
@@ -143,17 +169,10 @@ def back_profile(mask: np.ndarray | None, xyz: np.ndarray, visibility: np.ndarra
     if not 0.0 < threshold < 1.0:
         raise FieldError("threshold", "a mask level in (0, 1)", threshold, where="back_profile")
     mask, xyz, vis = _check_inputs(mask, xyz, visibility)
-    sh = _point(xyz, vis, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
-    hp = _point(xyz, vis, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
-    if sh is None or hp is None:
+    torso = _side_torso(xyz, vis, max_width_ratio)
+    if torso is None:
         return None
-    L = float(np.linalg.norm(sh - hp))
-    if not L >= _MIN_TORSO_PX:
-        return None
-    ls, rs = xyz[int(Landmark.LEFT_SHOULDER), :2], xyz[int(Landmark.RIGHT_SHOULDER), :2]
-    width = float(np.linalg.norm(ls - rs))
-    if np.isfinite(width) and width / L > max_width_ratio:
-        return None  # a front or oblique view: the outline is not the back
+    sh, hp, L = torso
     side = _facing(xyz, vis)
     if not np.isfinite(side):
         return None

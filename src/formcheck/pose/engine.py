@@ -152,11 +152,19 @@ class PoseEngine:
         raw = decode_landmarks(out["landmarks"], out["pose_flag"], out["world_landmarks"], roi,
                                heatmap=out.get("heatmap"))
         seg = None
-        if self._seg is not None and raw.score >= self.options.min_tracking_confidence:
+        if self._seg is not None and raw.score >= self.options.min_tracking_confidence and self._mask_wanted(raw):
             seg = self._seg.run(["segmentation"], {k: out[k] for k in self._seg_in})[0]
         self.stats.landmark_runs += 1
         self.stats.landmarks_s += time.perf_counter() - tic
         return raw, seg
+
+    def _mask_wanted(self, raw: RawLandmarks) -> bool:
+        """The mask is asked for, or the lumbar curve is and the back can be seen (side view)."""
+        if self.options.segmentation:
+            return True
+        from formcheck.contour import back_visible
+
+        return back_visible(raw.xyz, raw.visibility)
 
     # -- person choice -----------------------------------------------------------------------------------
     def _recently_seen(self, t: float) -> bool:
