@@ -32,8 +32,7 @@ KNOWN = {
                                             "at 19.0 s lasted 4.60 s, truth 5.00 s",
     "abdominal_contraction__short_hold__oblique": "app-paced holds (not camera-measured): hold at 10.2 s lasted "
                                                   "5.00 s, truth 2.00 s",
-    "wall_squat__knee_valgus__front": "front view (the spec's wrong view): rep_count 0 != truth 2; hold 2.7-7.7 s "
-                                      "not found; hold 12.8-17.8 s not found (knee valgus is flagged)",
+    "wall_squat__knee_valgus__front": "front view: hold at 2.7 s lasted 5.40 s, truth 5.00 s",
     "bird_dog__trunk_rotation__oblique": "faults [] != truth ['trunk_rotation']: pelvis roll is checked from the "
                                          "front only (reps and holds agree)",
     "hamstring_stretch__correct__side": "hold at 3.2 s lasted 20.60 s, truth 20.00 s",

@@ -587,3 +587,35 @@ def test_reject_jumps_on_the_shipped_bird_dog_bridges_the_measured_glitch() -> N
 def test_reject_jumps_needs_a_lapse_to_bound_the_glitches() -> None:
     with pytest.raises(SpecError, match="ignore_lapse_s"):
         spec(hold={"in_target": True, "reject_jumps": 8})
+
+
+# A spec specialised for the camera view (by_view): the live run counts as the recorded one
+# ------------------------------------------------------------------------------------------------
+
+def test_front_view_wall_squat_live_run_counts_as_the_recorded_sequence() -> None:
+    import json
+    import sys
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parent / "fixtures" / "videos"
+    mp4 = fixtures / "wall_squat__knee_valgus__front.mp4"
+    if not mp4.is_file():
+        pytest.skip("fixture clip absent")
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
+    from clip_landmarks import fixture_landmarks
+
+    from formcheck.live.exercise_run import ExerciseRun
+
+    truth = json.loads(mp4.with_suffix(".json").read_text())
+    seq = fixture_landmarks(mp4)
+    batch = run_exercise("wall_squat", seq)
+    run = ExerciseRun("wall_squat")
+    said = []
+    for i in range(len(seq)):
+        said += [e for e in run.update(seq.frame(i), float(seq.t[i])) if e.kind == "rep"]
+    live = run.result()
+    assert run.view == "front" and run.info.key_measure == "hip_drop"
+    assert live.rep_count == batch.rep_count == truth["rep_count"]
+    assert [round(h.duration_s, 3) for h in live.holds] == [round(h.duration_s, 3) for h in batch.holds]
+    assert [f.id for f in live.faults] == [f.id for f in batch.faults] == ["knee_valgus", "knee_valgus"]
+    assert [e.data["count"] for e in said if e.data.get("complete")] == [1, 2]  # the patient heard both

@@ -514,3 +514,92 @@ def test_diagonal_reach_follows_the_opposite_leg_when_the_far_arm_is_hidden() ->
     assert r[2] == pytest.approx(100, abs=1)  # the arm at full reach
     assert r[3] == pytest.approx(100, abs=1)  # the far arm reads 120 deg, the opposite leg is level: full reach
     assert r[4] == pytest.approx(50, abs=1)  # arm hidden: the leg alone
+
+
+# hip_drop: the hips below the person's own standing height above the ankles (front-view squat)
+# ------------------------------------------------------------------------------------------------
+
+def _front_squat_seq(drop_pct: np.ndarray, scale: np.ndarray | float = 1.0, fps: float = 10.0,
+                     noise: float = 0.0, seed: int = 0) -> PoseSequence:
+    """A person seen from the front: shoulders 180 px apart, the hips ``drop_pct`` % below their standing
+    height of 400 px above the ankles; ``scale`` is the size in the image (camera distance) per frame."""
+    rng = np.random.default_rng(seed)
+    scale = np.broadcast_to(np.asarray(scale, np.float64), drop_pct.shape)
+    frames = []
+    for d, s in zip(drop_pct, scale):
+        hip_h = 400.0 * math.exp(-d / 100.0)  # a 100 ln drop of d
+        j = rng.normal(0, noise, 2) if noise else (0.0, 0.0)
+        ax, ay = 320.0, 460.0
+        frames.append({
+            L.LEFT_ANKLE: (ax + 40 * s, ay), L.RIGHT_ANKLE: (ax - 40 * s, ay),
+            L.LEFT_HIP: (ax + 45 * s, ay - (hip_h + j[0]) * s), L.RIGHT_HIP: (ax - 45 * s, ay - (hip_h + j[0]) * s),
+            L.LEFT_SHOULDER: (ax + 90 * s + j[1], ay - 650 * s), L.RIGHT_SHOULDER: (ax - 90 * s, ay - 650 * s)})
+    return make_seq(frames, fps=fps)
+
+
+def _squats(t: np.ndarray, starts: list[float], depth: float = 6.5, hold: float = 5.0) -> np.ndarray:
+    """Squats: the hips ease down ``depth`` % in 1.5 s, hold, ease back up in 1.5 s."""
+    out = np.zeros_like(t)
+    for s in starts:
+        x = np.clip(np.minimum(t - s, s + hold + 3.0 - t) / 1.5, 0.0, 1.0)
+        out += depth * (0.5 - 0.5 * np.cos(np.pi * x))
+    return out
+
+
+def test_hip_drop_reads_a_squat_against_the_own_standing_height_whatever_the_size_in_the_image() -> None:
+    t = np.arange(0, 25, 0.1)
+    drop = _squats(t, [2.0, 13.0])
+    m = {s: compute_measures(_front_squat_seq(drop, s), ["hip_drop"], space="image")["hip_drop"]
+         for s in (1.0, 0.6, 1.3)}  # a smaller person / a camera further away, and nearer
+    d = m[1.0]
+    assert np.isnan(d[:3]).all()  # no standing level yet (0.3 s of frames): unknown, never a made-up drop
+    assert np.all(np.abs(d[(t > 0.6) & (t < 2.0)]) < 0.05)
+    assert np.all(np.abs(d[(t > 3.6) & (t < 8.4)] - 6.5) < 0.05)  # the held squat, % of the standing height
+    assert np.all(np.abs(d[(t > 10.6) & (t < 13.0)]) < 0.05)  # standing again
+    for s in (0.6, 1.3):
+        assert np.allclose(m[s], d, atol=0.02, equal_nan=True)
+
+
+def test_hip_drop_a_step_back_from_the_camera_does_not_fake_a_squat() -> None:
+    t = np.arange(0, 20, 0.1)
+    scale = np.interp(t, [0, 4, 6, 20], [1.0, 1.0, 0.8, 0.8])  # steps back: 20 % smaller in the image
+    d = compute_measures(_front_squat_seq(np.zeros_like(t), scale), ["hip_drop"], space="image")["hip_drop"]
+    assert np.isfinite(d[t > 1.0]).all() and np.nanmax(np.abs(d)) < 0.05  # the hips' 22 % fewer pixels are no squat
+
+
+def test_hip_drop_is_causal_and_follows_a_standing_height_that_drifted() -> None:
+    from formcheck.measures import HIP_DROP_REST
+    from formcheck.resting import drop_below_rest
+
+    t = np.arange(0, 60, 0.1)
+    level = 90.0 - _squats(t, [2.0, 40.0]) - 1.0 * (t > 12.0)  # the person stands 1 % lower after the first
+    d = drop_below_rest(level, t, **HIP_DROP_REST)
+    later = level.copy()
+    later[300:] -= 8.0  # what happens later cannot change what was measured before
+    assert np.array_equal(drop_below_rest(later, t, **HIP_DROP_REST)[:300], d[:300], equal_nan=True)
+    # the old, higher standing level reads as 1 % below it until it leaves the 20-s window, then 0
+    assert np.all(np.abs(d[(t > 33.0) & (t < 40.0)]) < 0.05)
+    assert np.all(np.abs(d[(t > 41.6) & (t < 46.4)] - 6.5) < 0.05)  # the second squat against the new level
+
+
+def test_hip_drop_is_unknown_when_the_hips_or_ankles_are_hidden() -> None:
+    t = np.arange(0, 5, 0.1)
+    seq = _front_squat_seq(np.zeros_like(t))
+    seq.visibility[20:30, int(L.LEFT_ANKLE)] = 0.1
+    d = compute_measures(seq, ["hip_drop", "hip_level"], space="image")
+    assert np.isnan(d["hip_level"][20:30]).all() and np.isnan(d["hip_drop"][20:30]).all()
+    assert np.isfinite(d["hip_drop"][35:]).all()
+
+
+def test_hip_drop_streaming_equals_the_recorded_one() -> None:
+    from formcheck.analysis import StreamingMeasures
+
+    t = np.arange(0, 25, 0.1)
+    seq = _front_squat_seq(_squats(t, [2.0, 13.0]), noise=0.3, seed=3)  # frame-to-frame landmark noise
+    batch = compute_measures(seq, ["hip_drop"], space="auto")["hip_drop"]
+    stream = StreamingMeasures(["hip_drop"], "auto", 0.5)
+    live = np.array([stream(seq.frame(i))["hip_drop"] for i in range(len(t))])
+    assert np.allclose(batch, live, atol=1e-4, equal_nan=True)
+    assert batch[60] > 5.0 and abs(batch[115]) < 1.0
+    assert stream.view == "front"
+    assert math.isnan(frame_measures(seq.frame(60), ["hip_drop"])["hip_drop"])  # needs history

@@ -297,22 +297,95 @@ def test_parse_spec_rejects_a_non_mapping() -> None:
         parse_spec(doc, "x.yaml")
 
 
-def test_wall_squat_from_the_front_is_the_wrong_view_but_knee_valgus_is_still_checked() -> None:
-    # From the front the squat's depth cannot be measured (world knee flexion reads ~24 deg at 45), so no
-    # squatting phase ever starts: the knees falling inward is flagged anyway, and the view is reported.
-    tr = ExerciseTracker(load_spec("wall_squat"))
-    fps = 10.0
-    for i in range(120):
-        caved = 20 <= i < 80
-        tr.update({"knee_flexion": 22.0, "trunk_inclination": 3.0, "knee_over_toe": -0.1,
-                   "knee_valgus_left": 7.0 if caved else 1.0, "knee_valgus_right": 12.0 if caved else 0.0,
-                   "shoulder_width_ratio": 0.75}, i / fps)
-    res = tr.result()
+def _front_wall_squats(fps: float = 10.0, holds: tuple[float, ...] = (6.0, 6.0, 2.0), caved: bool = False
+                       ) -> tuple[list[dict[str, float]], np.ndarray]:
+    """Front-view measure timeline: squats whose hips drop 6 % below standing (1.5-s ramps, held still for
+    ``holds`` seconds), 3 s standing between them; the knees cave in during the first one if ``caved``."""
+    from test_measures import _squats
+
+    segs, t0 = [], 2.0
+    for h in holds:
+        segs.append((t0, h))
+        t0 += h + 3.0 + 3.0
+    t = np.arange(0, t0 + 2.0, 1.0 / fps)
+    drop = np.zeros_like(t)
+    for s0, h in segs:
+        drop += _squats(t, [s0], depth=6.0, hold=h)
+    drop[t < 0.5] = np.nan  # no standing level yet at the very start
+    frames = []
+    for ti, d in zip(t, drop):
+        knees_in = caved and segs[0][0] + 1.0 <= ti < segs[0][0] + 5.0
+        frames.append({"hip_drop": float(d), "knee_valgus_left": 13.0 if knees_in else 1.0,
+                       "knee_valgus_right": 2.0, "shoulder_width_ratio": 0.72})
+    return frames, t
+
+
+def test_wall_squat_from_the_front_counts_reps_and_times_holds_on_the_hip_drop() -> None:
+    spec = load_spec("wall_squat")
+    assert "front" in spec.camera.views
+    frames, t = _front_wall_squats(caved=True)
+    measures = {k: np.array([f[k] for f in frames]) for k in frames[0]}
+    res = run_exercise(spec, measures, t=t, view="front")
     kinds = [e.kind.value for e in res.events]
-    assert "wrong_view" in kinds and res.rep_count == 0
-    assert any("from the front" in w and "unreliable" in w for w in res.warnings)  # told in the report
-    valgus = [f for f in res.faults if f.id == "knee_valgus"]
-    assert len(valgus) == 1 and 2.0 <= valgus[0].start_s <= 2.6 and valgus[0].end_s <= 8.5
+    assert "wrong_view" not in kinds
+    assert res.rep_count == 2 and len(res.reps) == 3 and not res.reps[2].complete  # the 2-s hold is short
+    done = [h for h in res.holds if h.completed]
+    # the scripted 6-s stills, plus the eased start of the way up while still within the 0.5-% plateau band
+    assert len(done) == 2 and all(5.75 <= h.duration_s <= 6.35 for h in done), res.holds
+    assert [f.id for f in res.faults] == ["knee_valgus"] and not res.harmful_faults
+    # the base (side) spec reads no knee angle here: it counts nothing from these measures
+    assert run_exercise(spec, {**measures, "knee_flexion": np.full(t.shape, 4.0)}, t=t).rep_count == 0
+
+
+def test_wall_squat_from_the_front_flags_only_a_clearly_too_deep_squat() -> None:
+    from test_measures import _squats
+
+    t = np.arange(0, 14, 0.1)
+    for depth, harmful in ((10.0, False), (30.0, True)):
+        drop = _squats(t, [2.0], depth=depth, hold=5.0)
+        res = run_exercise("wall_squat", {"hip_drop": drop, "knee_valgus_left": np.zeros_like(t),
+                                          "knee_valgus_right": np.zeros_like(t),
+                                          "shoulder_width_ratio": np.full(t.shape, 0.7)}, t=t, view="front")
+        assert ("too_deep" in {f.id for f in res.harmful_faults}) is harmful, depth
+
+
+def test_for_view_merges_the_view_block_and_keeps_the_rest() -> None:
+    spec = load_spec("wall_squat")
+    front = spec.for_view("front")
+    assert front.rep.measure == "hip_drop" and front.by_view is None
+    assert {f.id for f in front.faults} == {"too_deep", "knee_valgus"}  # the side-only faults are gone
+    assert front.prescription == spec.prescription and front.instructions == spec.instructions
+    assert "45 degrees" in (front.limits or "") and "from the front" in (front.limits or "")
+    for view in ("side", "oblique", None, "unknown"):
+        assert spec.for_view(view) is spec
+    # the patient's prescription survives the specialisation
+    from formcheck.exercises.runner import spec_for_view
+
+    assert spec_for_view(spec, {"hold_s": 3, "reps": 6}, "front").prescription.hold_s == 3
+    assert spec_for_view("wall_squat", {"reps": 6}, "front").prescription.reps == 6
+
+
+def _front_block_doc() -> dict:
+    return copy.deepcopy(load_spec("wall_squat").model_dump(by_alias=True, exclude_none=True))
+
+
+@pytest.mark.parametrize("mutate, field, expected", [
+    (lambda d: d["by_view"]["front"]["rep"].update(measure="knee_height"), "by_view.front.rep.measure",
+     "must list every measure used"),
+    (lambda d: d["by_view"]["front"].update(prescription={"reps": 3}), "by_view.front.prescription",
+     "no such field"),
+    (lambda d: d["by_view"]["front"]["rep"].update(direction="sideways"), "by_view.front.rep.direction", "'increase'"),
+    (lambda d: d["camera"].update(views=["side", "oblique"]), "by_view.front", "camera.views"),
+    (lambda d: d["by_view"]["front"]["faults"][0].update(phases=["crouching"]), "by_view.front.faults",
+     "one of"),
+])
+def test_an_invalid_view_block_names_the_field(mutate, field, expected) -> None:
+    doc = _front_block_doc()
+    mutate(doc)
+    with pytest.raises(SpecError) as info:
+        parse_spec(doc, "wall_squat.yaml")
+    err = info.value
+    assert err.field.startswith(field.split(".rep")[0]) and expected in str(err), str(err)
 
 
 def _dead_bug_fast_leg(near_moves: bool) -> list[str]:

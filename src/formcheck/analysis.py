@@ -233,6 +233,8 @@ class StreamingMeasures:
         self.settle = settle
         self._ratios: list[float] = []
         self._frozen: str | None = None if space == "auto" else space
+        self._view_ratios: list[float] = []  # the camera view, settled like the space (any space)
+        self._view: str | None = None
         self._lumbar = None
         if "lumbar_flattening" in self.names:  # a measure with history (formcheck.contour)
             from formcheck.contour import LumbarReference
@@ -245,6 +247,34 @@ class StreamingMeasures:
 
             self.names = list(dict.fromkeys(self.names + ["trunk_to_horizontal"]))
             self._trunk_line = RestingReference(**TRUNK_LINE_REST)
+        self._hip_drop = None
+        if "hip_drop" in self.names:  # the same kind of history, on the hip height (formcheck.resting)
+            from formcheck.measures import HIP_DROP_REST
+            from formcheck.resting import RestingReference
+
+            self.names = list(dict.fromkeys(self.names + ["hip_level"]))
+            self._hip_drop = RestingReference(**HIP_DROP_REST)
+
+    @property
+    def view(self) -> str | None:
+        """The camera view (side / oblique / front) once settled: the median shoulder-width ratio of the
+        first ``settle`` frames with a person; None before."""
+        return self._view
+
+    def view_so_far(self) -> str:
+        """The settled view, else the median of the frames seen so far (``unknown`` with none): for a
+        recording that ends before the view settled."""
+        from formcheck.measures import view_from_ratio
+
+        if self._view is not None:
+            return self._view
+        return view_from_ratio(float(np.median(self._view_ratios))) if self._view_ratios else "unknown"
+
+    def _observe_view(self, ratio: float) -> None:
+        if self._view is None and math.isfinite(ratio):
+            self._view_ratios.append(ratio)
+            if len(self._view_ratios) >= self.settle:
+                self._view = self.view_so_far()
 
     def _space(self, ratio: float) -> str:
         from formcheck.measures import view_from_ratio
@@ -267,6 +297,7 @@ class StreamingMeasures:
         if not frame.found:
             return {n: float("nan") for n in self.names}
         m = frame_measures(frame, self.names, space="image", visibility=self.visibility)
+        self._observe_view(m.get("shoulder_width_ratio", float("nan")))
         space = self._space(m.get("shoulder_width_ratio", float("nan")))
         if space != "image":
             world = frame_measures(frame, self.names, space=space, visibility=self.visibility)
@@ -276,6 +307,8 @@ class StreamingMeasures:
             m["lumbar_flattening"] = self._lumbar.update(frame.lumbar_curve, frame.t)
         if self._trunk_line is not None:
             m["trunk_line_drop"] = self._trunk_line.update(m["trunk_to_horizontal"], frame.t)
+        if self._hip_drop is not None:
+            m["hip_drop"] = self._hip_drop.update(m["hip_level"], frame.t)
         return m
 
 
@@ -386,6 +419,7 @@ def analyze_video(video: str | Path | Any, exercise: str | Path | ExerciseSpec, 
     """
     from formcheck.exercises import ExerciseTracker, apply_overrides
     from formcheck.exercises.conditions import resolve
+    from formcheck.exercises.runner import view_measures
     from formcheck.overlay import OverlayStateBuilder, draw_overlay
     from formcheck.pose import PoseEngine
     from formcheck.video import open_video
@@ -396,7 +430,6 @@ def analyze_video(video: str | Path | Any, exercise: str | Path | ExerciseSpec, 
     base_spec = resolve_exercise(exercise)
     spec = apply_overrides(base_spec, overrides)
     t_start = time.perf_counter()
-    tracker = ExerciseTracker(spec, None, side)
     from formcheck.pose import PoseOptions
 
     # one inference thread by default: decoding and encoding run on the other core (measured: less CPU,
@@ -410,16 +443,33 @@ def analyze_video(video: str | Path | Any, exercise: str | Path | ExerciseSpec, 
         video = Path(str(getattr(reader, "path", "<frames>")))
     size = _source_size(reader)
     eff_side = side or (spec.sides if spec.sides in ("left", "right") else None)
-    key_name = resolve(spec.rep.measure, eff_side)
-    key = spec.key_measure()
-    lo, hi = key.get("target_min"), key.get("target_max")
-    unit = str(key.get("unit") or "deg")
-    gmin, gmax = gauge_range(lo, hi, unit, key_name)
-    builder = OverlayStateBuilder(
-        title=spec.name + (f" ({eff_side})" if eff_side else ""), measure_name=key_name, unit=unit,
-        target_min=lo, target_max=hi, gauge_min=gmin, gauge_max=gmax, reps_target=spec.prescription.reps,
-        hold_target_s=spec.prescription.hold_s)
-    measures = StreamingMeasures(spec.concrete_measures(eff_side), spec.camera.space, opts.min_visibility)
+    if side is not None and spec.sides == "both":  # the tracker's own check, before any frame is read
+        ExerciseTracker(spec, None, side)
+    # A spec with per-view blocks (by_view) is specialised once the camera view has settled on the first
+    # frames with a person (StreamingMeasures.view, as the live run does): the frames until then are held
+    # and replayed through the specialised tracker, so every frame is counted.
+    measures = StreamingMeasures(view_measures(spec, eff_side), spec.camera.space, opts.min_visibility)
+    tracker: Any = None
+    builder: Any = None
+    key_name, unit = resolve(spec.rep.measure, eff_side), "deg"
+
+    def start(view: str | None) -> None:
+        nonlocal spec, tracker, builder, key_name, unit
+        spec = spec.for_view(view)
+        tracker = ExerciseTracker(spec, None, side)
+        key_name = resolve(spec.rep.measure, eff_side)
+        key = spec.key_measure()
+        lo, hi = key.get("target_min"), key.get("target_max")
+        unit = str(key.get("unit") or "deg")
+        gmin, gmax = gauge_range(lo, hi, unit, key_name)
+        builder = OverlayStateBuilder(
+            title=spec.name + (f" ({eff_side})" if eff_side else ""), measure_name=key_name, unit=unit,
+            target_min=lo, target_max=hi, gauge_min=gmin, gauge_max=gmax, reps_target=spec.prescription.reps,
+            hold_target_s=spec.prescription.hold_s)
+
+    held: list[tuple[Any, PoseFrame, dict[str, float]]] = []  # frames before the view settled
+    if not spec.by_view:
+        start(None)
 
     writer = None
     if opts.video_path is not None:
@@ -481,6 +531,20 @@ def analyze_video(video: str | Path | Any, exercise: str | Path | ExerciseSpec, 
 
     def process(vf: Any, pose: PoseFrame) -> bool:
         m = measures(pose)
+        if tracker is None:
+            held.append((vf, pose, m))
+            if measures.view is None:
+                return True
+            return flush_held(measures.view)
+        return step(vf, pose, m)
+
+    def flush_held(view: str) -> bool:
+        start(view)
+        items = list(held)
+        held.clear()
+        return all(step(*item) for item in items)
+
+    def step(vf: Any, pose: PoseFrame, m: dict[str, float]) -> bool:
         events = tracker.update(m, vf.t)
         value = m.get(key_name, float("nan"))
         state = builder.update(events, vf.t, value)
@@ -530,6 +594,8 @@ def analyze_video(video: str | Path | Any, exercise: str | Path | ExerciseSpec, 
         for pf in pending:  # after the last estimate: keep its landmarks
             assert prev is not None
             process(pf, interpolate_pose(prev, prev, pf.t))
+        if tracker is None:  # the recording ended before the view settled: the view seen so far
+            flush_held(measures.view_so_far())
         _put(to_draw, _END, stop)
         decoder.join_raise()
         drawer.join_raise()

@@ -63,6 +63,10 @@ Measures (``MEASURES`` holds the same list with a one-line description each):
 ``trunk_line_drop``        how far trunk_to_horizontal is below the person's own resting level (the
                            highest still 1-s median of the last 10 s), deg; + = lower. A posterior
                            pelvic tilt lying supine reads 1-2 deg. Needs history like lumbar_flattening
+``hip_level``              100·ln(hip-mid height above the ankle-mid / shoulder width), image, front view
+``hip_drop``               how far hip_level is below the person's own standing level (the highest
+                           still 0.5-s median of the last 20 s), ≈ % of the standing hip height; + =
+                           lower. A 45-deg wall squat seen from the front reads ~6-7. Needs history
 =========================  =====================================================================
 """
 
@@ -694,6 +698,40 @@ def _trunk_line_drop(ctx: _Ctx) -> np.ndarray:
     from formcheck.resting import drop_below_rest
 
     return _below_own_rest(ctx, _trunk_h(ctx), lambda v, t: drop_below_rest(v, t, **TRUNK_LINE_REST))
+
+
+@_unsided("hip_level", "100 ln(hip-mid height above the ankle-mid / shoulder width), image; front view "
+                       "(differences are % changes of the hip height)")
+def _hip_level(ctx: _Ctx) -> np.ndarray:
+    # Both sides required (a one-sided midpoint would jump); the shoulder width cancels the camera
+    # distance and the person's size in the image, the log turns a ratio of heights into a difference.
+    I = ctx.img
+    hip = 0.5 * (I[:, int(Landmark.LEFT_HIP)] + I[:, int(Landmark.RIGHT_HIP)])
+    ankle = 0.5 * (I[:, int(Landmark.LEFT_ANKLE)] + I[:, int(Landmark.RIGHT_ANKLE)])
+    width = np.linalg.norm(I[:, int(Landmark.LEFT_SHOULDER)] - I[:, int(Landmark.RIGHT_SHOULDER)], axis=-1)
+    height = ankle[:, 1] - hip[:, 1]
+    ok = (height > 0) & (width > 0)
+    out = np.full(height.shape, np.nan, np.float32)
+    out[ok] = 100.0 * np.log(height[ok] / width[ok])
+    return out
+
+
+#: hip_drop's resting reference (formcheck.resting.RestingReference): the highest 0.5-s median of the
+#: last 20 s held still (0.5-s range <= 2 %: a standing person's frame-to-frame landmark noise reads
+#: 0.1-0.3 %, the way down into a squat 2 % per 0.5 s and more), at least 0.3 s of frames: people
+#: pause only briefly at the top between squats (a real front-view squat set at 30 fps stands ~0.5 s
+#: between reps). 20 s covers a 5-s hold with the way down and up and some rest between reps; no
+#: max_drop: a deeper squat is the same posture, deeper.
+HIP_DROP_REST = {"window_s": 20.0, "smooth_s": 0.5, "still_range": 2.0, "min_span_s": 0.3}
+
+
+@_unsided("hip_drop", "how far the hips are below the person's own standing height above the ankles (highest "
+                      "still 0.5-s median of hip_level over the last 20 s), % of that height; + = lower; front "
+                      "view (squats), needs a sequence")
+def _hip_drop(ctx: _Ctx) -> np.ndarray:
+    from formcheck.resting import drop_below_rest
+
+    return _below_own_rest(ctx, _hip_level(ctx), lambda v, t: drop_below_rest(v, t, **HIP_DROP_REST))
 
 
 def _build_catalogue() -> dict[str, str]:

@@ -175,6 +175,21 @@ class CueSpec(_Model):
     every_s: float = Field(8.0, gt=0, description="Not repeated more often than this.")
 
 
+class ViewSpec(_Model):
+    """A spec specialised for one camera view (``by_view.<view>``): each field given replaces the whole
+    field of the base spec when the exercise is seen from that view (:meth:`ExerciseSpec.for_view`); the
+    merged spec is validated like any spec. For a movement another measure reads better from that view
+    (a wall squat from the front: the hip drop, not the knee angle)."""
+
+    measures: list[str] | None = Field(None, min_length=1, description="Every measure the merged spec uses.")
+    phases: list[Phase] | None = Field(None, min_length=2, max_length=2)
+    rep: Rep | None = None
+    hold: HoldSpec | None = None
+    faults: list[FaultSpec] | None = Field(None, description="The faults checked from this view (replaces all).")
+    cues: list[CueSpec] | None = None
+    limits: str | None = Field(None, description="What the camera cannot verify from this view.")
+
+
 class ExerciseSpec(_Model):
     """One exercise of the program."""
 
@@ -197,6 +212,9 @@ class ExerciseSpec(_Model):
     limits: str | None = Field(None, description="What the camera cannot verify for this exercise.")
     safety: str = Field("If any exercise worsens the pain or causes new pain, stop.",
                         description="Safety note shown with the exercise.")
+    by_view: dict[View, ViewSpec] | None = Field(
+        None, description="Per-view specialisations: fields replacing the base spec's when the camera sees the "
+                          "patient from that view (see ExerciseSpec.for_view). Each view must be in camera.views.")
 
     @field_validator("measures")
     @classmethod
@@ -246,7 +264,31 @@ class ExerciseSpec(_Model):
         ids = [f.id for f in self.faults]
         if len(ids) != len(set(ids)):
             raise ValueError(f"faults: ids must be unique, got {ids}")
+        for view in self.by_view or {}:
+            if view not in self.camera.views:
+                raise ValueError(f"by_view.{view}: a view listed in camera.views {list(self.camera.views)}, "
+                                 f"got {view!r}")
+            try:
+                self.for_view(view)  # the merged spec must be valid too
+            except SpecError as exc:
+                raise ValueError(f"{exc.field}: {exc.expected}, got {exc.actual!r}") from None
         return self
+
+    def for_view(self, view: str | None) -> ExerciseSpec:
+        """This spec as it applies when the camera sees the patient from ``view``: the ``by_view`` block of
+        that view merged in (each field it gives replaces the base spec's; merged with the same machinery
+        as :func:`apply_overrides`, and validated), without ``by_view``. The spec itself when it has no
+        block for ``view`` (an unknown or None view included)."""
+        block = (self.by_view or {}).get(view)  # type: ignore[call-overload]
+        if block is None:
+            return self
+        patch = block.model_dump(by_alias=True, exclude_none=True)
+        base = self.model_copy(update={"by_view": None})
+        try:
+            return apply_overrides(base, Overrides(patch=patch), where=f"by_view.{view}")
+        except SpecError as exc:
+            raise SpecError(f"{self.id} by_view.{view}", f"by_view.{view}.{exc.field}", exc.expected,
+                            exc.actual) from None
 
     # -- helpers -------------------------------------------------------------------------
     @property
@@ -478,13 +520,15 @@ def _set_path(doc: dict, path: str, value: Any, spec_id: str) -> None:
             raise SpecError(f"overrides for {spec_id}", f"patch.{path}", "a path into the spec", path)
 
 
-def apply_overrides(spec: ExerciseSpec, overrides: Overrides | dict | None) -> ExerciseSpec:
-    """A new spec with ``overrides`` applied and re-validated (the original is unchanged)."""
+def apply_overrides(spec: ExerciseSpec, overrides: Overrides | dict | None, where: str | None = None
+                    ) -> ExerciseSpec:
+    """A new spec with ``overrides`` applied and re-validated (the original is unchanged). ``where`` names
+    the source of the changes in errors (default: the patient's overrides)."""
     ov = Overrides.coerce(overrides)
     if ov == Overrides():
         return spec
     doc = copy.deepcopy(spec.model_dump(by_alias=True, exclude_none=True))
-    where = f"overrides for {spec.id}"
+    where = where or f"overrides for {spec.id}"
     if ov.target is not None or ov.tolerance is not None:
         if "target" not in doc["rep"]:
             raise SpecError(where, "target", f"a spec with a rep target ({spec.id} has none)", ov.target)

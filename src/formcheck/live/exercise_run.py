@@ -84,15 +84,38 @@ class ExerciseRun:
 
     def __init__(self, exercise: str, overrides: Mapping[str, Any] | None = None, side: str | None = None,
                  visibility: float | None = None) -> None:
-        from formcheck.exercises import ExerciseTracker, load_spec
-        from formcheck.exercises.conditions import resolve
+        from formcheck.exercises import ExerciseTracker, apply_overrides, load_spec
+        from formcheck.exercises.runner import view_measures
         from formcheck.measures import DEFAULT_VISIBILITY
+
+        self.spec = apply_overrides(load_spec(exercise), dict(overrides or {}))  # with the overrides applied
+        spec = self.spec
+        if side is not None and spec.sides == "both":  # the tracker's own check, at once
+            ExerciseTracker(spec, None, side)
+        self._side_arg = side
+        self.side = side or (spec.sides if spec.sides in ("left", "right") else None)
+        self._setup_info()
+        vis = DEFAULT_VISIBILITY if visibility is None else visibility
+        self._measures = _streaming_measures(view_measures(spec, self.side), spec.camera.space, vis)
+        self.tracker: Any = None
+        # A spec with per-view blocks (by_view) is specialised once the camera view has settled on the first
+        # frames with a person, as the recorded analysis does: the frames until then are replayed through
+        # the specialised tracker, so live counts equal recorded counts.
+        self._held: list[tuple[dict[str, float], float]] = []
+        if not spec.by_view:
+            self._start(None)
+        self.state: Any = None  # OverlayState of the last frame
+        self.measures: dict[str, float] = {}  # measures of the last frame
+        self.key_value = float("nan")
+        self.frames = 0
+        self._t: float | None = None
+        self._faults: dict[str, tuple[str, str]] = {}
+
+    def _setup_info(self) -> None:
+        from formcheck.exercises.conditions import resolve
         from formcheck.overlay import OverlayStateBuilder
 
-        self.tracker = ExerciseTracker(load_spec(exercise), overrides=dict(overrides or {}), side=side)
-        self.spec = self.tracker.spec  # with the overrides applied
         spec = self.spec
-        self.side = side or (spec.sides if spec.sides in ("left", "right") else None)
         key_name = resolve(spec.rep.measure, self.side)
         km = spec.key_measure()
         lo, hi = _clean(km.get("target_min")), _clean(km.get("target_max"))
@@ -108,18 +131,33 @@ class ExerciseRun:
             key_label=key_name.replace("_", " "), unit=unit, target_min=lo, target_max=hi, gauge=gauge,
             space=spec.camera.space,
         )
-        vis = DEFAULT_VISIBILITY if visibility is None else visibility
-        self._measures = _streaming_measures(spec.concrete_measures(self.side), spec.camera.space, vis)
         self._builder = OverlayStateBuilder(
             title=spec.name + (f" ({self.side})" if self.side else ""), measure_name=key_name, unit=unit,
             target_min=lo, target_max=hi, gauge_min=gauge[0], gauge_max=gauge[1],
             reps_target=spec.prescription.reps, hold_target_s=spec.prescription.hold_s)
-        self.state: Any = None  # OverlayState of the last frame
-        self.measures: dict[str, float] = {}  # measures of the last frame
-        self.key_value = float("nan")
-        self.frames = 0
-        self._t: float | None = None
-        self._faults: dict[str, tuple[str, str]] = {}
+
+    def _start(self, view: str | None) -> list[Any]:
+        """Build the tracker for ``view`` (the spec specialised for it) and replay the held frames; returns
+        their events."""
+        from formcheck.exercises import ExerciseTracker
+
+        specialised = self.spec.for_view(view)
+        if specialised is not self.spec:
+            self.spec = specialised
+            self._setup_info()
+        self.tracker = ExerciseTracker(self.spec, None, self._side_arg)
+        out: list[Any] = []
+        for m, t in self._held:
+            events = self.tracker.update(m, t)
+            self.state = self._builder.update(events, t, float(m.get(self.info.key_measure or "", float("nan"))))
+            out += events
+        self._held.clear()
+        return out
+
+    @property
+    def view(self) -> str | None:
+        """The camera view the exercise is tracked for (settled on the first frames), None before."""
+        return self._measures.view
 
     # -- per frame ----------------------------------------------------------------------------------
     def update(self, pose: PoseFrame, t: float) -> list[LiveEvent]:
@@ -129,10 +167,23 @@ class ExerciseRun:
         self.frames += 1
         m = self._measures(pose)
         self.measures = m
+        if self.tracker is None:
+            self._held.append((m, t))
+            if self._measures.view is None:
+                self.key_value = float(m.get(self.info.key_measure or "", float("nan")))
+                return []
+            events = self._start(self._measures.view)  # this frame is the last one replayed
+            self.key_value = float(m.get(self.info.key_measure or "", float("nan")))
+            return [ev for e in events if (ev := self._convert(e)) is not None]
         events = self.tracker.update(m, t)
         self.key_value = float(m.get(self.info.key_measure or "", float("nan")))
         self.state = self._builder.update(events, t, self.key_value)
         return [ev for e in events if (ev := self._convert(e)) is not None]
+
+    def _ensure_started(self) -> None:
+        if self.tracker is None:  # the run ends before the view settled: the view seen so far
+            for e in self._start(self._measures.view_so_far()):
+                self._convert(e)
 
     def _convert(self, e: Any) -> LiveEvent | None:
         kind = str(e.kind)
@@ -171,7 +222,7 @@ class ExerciseRun:
     # -- views --------------------------------------------------------------------------------------
     @property
     def rep_count(self) -> int:
-        return self.tracker.rep_count
+        return 0 if self.tracker is None else self.tracker.rep_count
 
     def hold_elapsed(self, t: float) -> float | None:
         """Seconds held in the hold in progress (pauses excluded), None when not holding."""
@@ -186,6 +237,7 @@ class ExerciseRun:
         return bool(self.info.reps_target) and self.rep_count >= (self.info.reps_target or 0)
 
     def result(self) -> Any:
+        self._ensure_started()
         return self.tracker.result()
 
     def result_dict(self) -> dict:
