@@ -603,3 +603,93 @@ def test_hip_drop_streaming_equals_the_recorded_one() -> None:
     assert batch[60] > 5.0 and abs(batch[115]) < 1.0
     assert stream.view == "front"
     assert math.isnan(frame_measures(seq.frame(60), ["hip_drop"])["hip_drop"])  # needs history
+
+
+# heel_rise: the ankles above the person's own standing level over the toes (front-view heel raise)
+# ------------------------------------------------------------------------------------------------
+
+def _front_heel_raise_seq(rise_pct: np.ndarray, standing: float = 20.0, scale: np.ndarray | float = 1.0,
+                          fps: float = 10.0, noise: float = 0.0, seed: int = 0) -> PoseSequence:
+    """A person seen from the front: shoulders 180 px apart, the ankles ``standing`` + ``rise_pct`` % of that
+    width above the toes (the standing value is set by the camera height); ``scale`` = size in the image."""
+    rng = np.random.default_rng(seed)
+    scale = np.broadcast_to(np.asarray(scale, np.float64), rise_pct.shape)
+    frames = []
+    for r, s in zip(rise_pct, scale):
+        j = rng.normal(0, noise, 2) if noise else (0.0, 0.0)
+        tx, ty = 320.0, 460.0
+        ay = ty - 1.8 * (standing + r) * s + j[0]
+        frames.append({
+            L.LEFT_FOOT_INDEX: (tx + 45 * s, ty), L.RIGHT_FOOT_INDEX: (tx - 45 * s, ty),
+            L.LEFT_ANKLE: (tx + 40 * s, ay), L.RIGHT_ANKLE: (tx - 40 * s, ay),
+            L.LEFT_HIP: (tx + 45 * s, ty - 420 * s), L.RIGHT_HIP: (tx - 45 * s, ty - 420 * s),
+            L.LEFT_SHOULDER: (tx + 90 * s + j[1], ty - 700 * s), L.RIGHT_SHOULDER: (tx - 90 * s, ty - 700 * s)})
+    return make_seq(frames, fps=fps)
+
+
+def _heel_raises(t: np.ndarray, starts: list[float], height: float = 8.0, hold: float = 5.0) -> np.ndarray:
+    """Heel raises: the ankles ease up ``height`` % of the shoulder width in 0.8 s, hold, ease back down."""
+    out = np.zeros_like(t)
+    for s in starts:
+        x = np.clip(np.minimum(t - s, s + hold + 1.6 - t) / 0.8, 0.0, 1.0)
+        out += height * (0.5 - 0.5 * np.cos(np.pi * x))
+    return out
+
+
+def test_heel_rise_reads_a_raise_against_the_own_standing_level_whatever_the_camera() -> None:
+    t = np.arange(0, 20, 0.1)
+    rise = _heel_raises(t, [2.0, 11.0])
+    m = {(a, s): compute_measures(_front_heel_raise_seq(rise, a, s), ["heel_rise"], space="image")["heel_rise"]
+         for a, s in ((20.0, 1.0), (8.0, 1.0), (35.0, 0.6))}  # camera lower / higher, further away
+    d = m[(20.0, 1.0)]
+    assert np.isnan(d[:3]).all()  # no standing level yet: unknown, never a made-up rise
+    assert np.all(np.abs(d[(t > 0.6) & (t < 2.0)]) < 0.05)
+    assert np.all(np.abs(d[(t > 2.9) & (t < 7.7)] - 8.0) < 0.05)  # the held raise, % of the shoulder width
+    assert np.all(np.abs(d[(t > 9.0) & (t < 11.0)]) < 0.05)  # heels down again
+    for key in ((8.0, 1.0), (35.0, 0.6)):  # the standing value differs, the rise does not
+        assert np.allclose(m[key], d, atol=0.02, equal_nan=True)
+
+
+def test_heel_rise_is_causal_and_follows_a_standing_level_that_drifted() -> None:
+    from formcheck.measures import HEEL_RISE_REST
+    from formcheck.resting import RestingReference, drop_below_rest, rise_above_rest
+
+    t = np.arange(0, 60, 0.1)
+    level = 20.0 + _heel_raises(t, [2.0, 40.0]) + 1.0 * (t > 12.0)  # stands 1 % higher after the first raise
+    d = drop_below_rest(level, t, **HEEL_RISE_REST)
+    assert np.array_equal(d, rise_above_rest(level, t, **{k: v for k, v in HEEL_RISE_REST.items() if k != "rise"}),
+                          equal_nan=True)
+    later = level.copy()
+    later[300:] += 8.0  # what happens later cannot change what was measured before
+    assert np.array_equal(drop_below_rest(later, t, **HEEL_RISE_REST)[:300], d[:300], equal_nan=True)
+    # the old, lower standing level reads as 1 % above it until it leaves the 20-s window, then 0
+    assert np.all(np.abs(d[(t > 13.0) & (t < 30.0)] - 1.0) < 0.05)
+    assert np.all(np.abs(d[(t > 33.0) & (t < 40.0)]) < 0.05)
+    assert np.all(np.abs(d[(t > 40.9) & (t < 45.7)] - 8.0) < 0.05)  # the second raise against the new level
+    ref = RestingReference(**HEEL_RISE_REST)
+    for v, ti in zip(level[:20], t[:20]):
+        ref.update(v, ti)
+    assert ref.reference == pytest.approx(20.0)  # the level itself, not its mirror image
+
+
+def test_heel_rise_is_unknown_when_the_ankles_or_toes_are_hidden() -> None:
+    t = np.arange(0, 5, 0.1)
+    seq = _front_heel_raise_seq(np.zeros_like(t))
+    seq.visibility[20:30, int(L.RIGHT_FOOT_INDEX)] = 0.1
+    d = compute_measures(seq, ["heel_rise", "ankle_lift"], space="image")
+    assert np.isnan(d["ankle_lift"][20:30]).all() and np.isnan(d["heel_rise"][20:30]).all()
+    assert np.isfinite(d["heel_rise"][35:]).all()
+
+
+def test_heel_rise_streaming_equals_the_recorded_one() -> None:
+    from formcheck.analysis import StreamingMeasures
+
+    t = np.arange(0, 20, 0.1)
+    seq = _front_heel_raise_seq(_heel_raises(t, [2.0, 11.0]), noise=0.3, seed=3)  # landmark noise
+    batch = compute_measures(seq, ["heel_rise"], space="auto")["heel_rise"]
+    stream = StreamingMeasures(["heel_rise"], "auto", 0.5)
+    live = np.array([stream(seq.frame(i))["heel_rise"] for i in range(len(t))])
+    assert np.allclose(batch, live, atol=1e-4, equal_nan=True)
+    assert batch[50] > 6.0 and abs(batch[100]) < 1.0
+    assert stream.view == "front"
+    assert math.isnan(frame_measures(seq.frame(50), ["heel_rise"])["heel_rise"])  # needs history

@@ -458,3 +458,30 @@ def test_pelvic_tilt_counts_nothing_at_rest_and_not_a_too_short_hold() -> None:
     assert len(_pelvic_tilt_session(rest, fps).reps) == 0
     short = _pelvic_tilt_session(_tilts(t, [2.0], 1.5, hold=2.0) + rng.normal(0, 0.03, t.size), fps)
     assert short.rep_count == 0 and len(short.reps) == 1 and not short.reps[0].complete
+
+
+def test_heel_raises_from_the_front_counts_reps_and_times_holds_on_the_heel_rise() -> None:
+    from test_measures import _heel_raises
+
+    spec = load_spec("heel_raises")
+    assert "front" in spec.camera.views
+    front = spec.for_view("front")
+    assert front.rep.measure == "heel_rise" and "how high your heels are" in (front.limits or "")
+    fps, holds, segs, t0 = 10.0, (6.0, 6.0, 2.0), [], 2.0
+    for h in holds:
+        segs.append((t0, h))
+        t0 += h + 1.6 + 3.0
+    t = np.arange(0, t0 + 2.0, 1.0 / fps)
+    rise = np.zeros_like(t)
+    for s0, h in segs:  # the ankles rise 6 % of the shoulder width (0.8-s ramps), held still for h s
+        rise += _heel_raises(t, [s0], height=6.0, hold=h)
+    rise[t < 0.5] = np.nan  # no standing level yet at the very start
+    measures = {"heel_rise": rise, "shoulder_width_ratio": np.full(t.shape, 0.72)}
+    res = run_exercise(spec, measures, t=t, view="front")
+    assert "wrong_view" not in [e.kind.value for e in res.events]
+    assert res.rep_count == 2 and len(res.reps) == 3 and not res.reps[2].complete  # the 2-s hold is short
+    done = [h for h in res.holds if h.completed]
+    assert len(done) == 2 and all(5.6 <= h.duration_s <= 6.5 for h in done), res.holds
+    assert not res.faults
+    # the base (side) spec reads no heel height here: it counts nothing from these measures
+    assert run_exercise(spec, {**measures, "heel_height": np.zeros_like(t)}, t=t).rep_count == 0

@@ -254,6 +254,13 @@ class StreamingMeasures:
 
             self.names = list(dict.fromkeys(self.names + ["hip_level"]))
             self._hip_drop = RestingReference(**HIP_DROP_REST)
+        self._heel_rise = None
+        if "heel_rise" in self.names:  # the same kind of history, rising above the ankles' standing level
+            from formcheck.measures import HEEL_RISE_REST
+            from formcheck.resting import RestingReference
+
+            self.names = list(dict.fromkeys(self.names + ["ankle_lift"]))
+            self._heel_rise = RestingReference(**HEEL_RISE_REST)
 
     @property
     def view(self) -> str | None:
@@ -309,6 +316,8 @@ class StreamingMeasures:
             m["trunk_line_drop"] = self._trunk_line.update(m["trunk_to_horizontal"], frame.t)
         if self._hip_drop is not None:
             m["hip_drop"] = self._hip_drop.update(m["hip_level"], frame.t)
+        if self._heel_rise is not None:
+            m["heel_rise"] = self._heel_rise.update(m["ankle_lift"], frame.t)
         return m
 
 

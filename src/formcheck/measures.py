@@ -67,6 +67,10 @@ Measures (``MEASURES`` holds the same list with a one-line description each):
 ``hip_drop``               how far hip_level is below the person's own standing level (the highest
                            still 0.5-s median of the last 20 s), ≈ % of the standing hip height; + =
                            lower. A 45-deg wall squat seen from the front reads ~6-7. Needs history
+``ankle_lift``             ankle-mid height above the toe-mid / shoulder width, %, image, front view
+``heel_rise``              how far ankle_lift is above the person's own standing level (the lowest
+                           still 0.5-s median of the last 20 s), % shoulder width; + = up on the toes.
+                           A heel raise seen from the front reads ~8-15. Needs history
 =========================  =====================================================================
 """
 
@@ -732,6 +736,38 @@ def _hip_drop(ctx: _Ctx) -> np.ndarray:
     from formcheck.resting import drop_below_rest
 
     return _below_own_rest(ctx, _hip_level(ctx), lambda v, t: drop_below_rest(v, t, **HIP_DROP_REST))
+
+
+@_unsided("ankle_lift", "ankle-mid height above the toe-mid (foot_index), % shoulder width, image; front view "
+                        "(its standing value depends on the camera height: see heel_rise)")
+def _ankle_lift(ctx: _Ctx) -> np.ndarray:
+    # Both sides required (a one-sided midpoint would jump); the shoulder width, which a heel raise does
+    # not change, cancels the camera distance and the person's size in the image. Read at the feet, the
+    # rise is not blurred by the sway of the trunk and hips during the hold.
+    I = ctx.img
+    ankle = 0.5 * (I[:, int(Landmark.LEFT_ANKLE)] + I[:, int(Landmark.RIGHT_ANKLE)])
+    toe = 0.5 * (I[:, int(Landmark.LEFT_FOOT_INDEX)] + I[:, int(Landmark.RIGHT_FOOT_INDEX)])
+    width = np.linalg.norm(I[:, int(Landmark.LEFT_SHOULDER)] - I[:, int(Landmark.RIGHT_SHOULDER)], axis=-1)
+    out = np.full(width.shape, np.nan, np.float32)
+    ok = np.isfinite(ankle[:, 1]) & np.isfinite(toe[:, 1]) & (width > 0)
+    out[ok] = 100.0 * (toe[ok, 1] - ankle[ok, 1]) / width[ok]
+    return out
+
+
+#: heel_rise's resting reference (formcheck.resting.RestingReference, rise=True): the LOWEST 0.5-s median
+#: of ankle_lift over the last 20 s held still (0.5-s range <= 2 % of the shoulder width: standing frame
+#: noise is 0.1-0.4 %, the way up 5 % per 0.5 s and more), at least 0.3 s of frames. The standing value
+#: itself differs by camera placement (the foot is seen from above or level), the rise does not.
+HEEL_RISE_REST = {"window_s": 20.0, "smooth_s": 0.5, "still_range": 2.0, "min_span_s": 0.3, "rise": True}
+
+
+@_unsided("heel_rise", "how far the ankles are above the person's own standing level over the toes (lowest "
+                       "still 0.5-s median of ankle_lift over the last 20 s), % shoulder width; + = up on the "
+                       "toes; front view (heel raises), needs a sequence")
+def _heel_rise(ctx: _Ctx) -> np.ndarray:
+    from formcheck.resting import drop_below_rest
+
+    return _below_own_rest(ctx, _ankle_lift(ctx), lambda v, t: drop_below_rest(v, t, **HEEL_RISE_REST))
 
 
 def _build_catalogue() -> dict[str, str]:

@@ -18,7 +18,10 @@ that moved. :class:`RestingReference` measures against the person's *own recent*
   the smoothing window span at most this much, and the window covers at least ``min_span_s``): the way
   into the position (lying down from sitting) and the first frames of a track are not a rest;
 * optionally a drop larger than ``max_drop`` is another posture, not the movement (the person lay down
-  after sitting up): the history is forgotten and the new posture's rest is found afresh (NaN until then).
+  after sitting up): the history is forgotten and the new posture's rest is found afresh (NaN until then);
+* ``rise=True`` mirrors all of it for movements that *raise* the measure from a rest that is its lowest
+  value (a heel raise lifts the ankles above the toes): the resting level is the lowest smoothed level,
+  the output ``value - reference`` (+ = above rest) and ``max_drop`` a rise.
 
 ``update(value, t) -> drop`` returns ``reference - value`` (+ = below rest) — O(1) amortised per frame
 (the smoothing median is over ``smooth_s`` of frames), identical live and over a recorded sequence
@@ -34,15 +37,16 @@ import numpy as np
 
 from formcheck.errors import FieldError
 
-__all__ = ["RestingReference", "drop_below_rest"]
+__all__ = ["RestingReference", "drop_below_rest", "rise_above_rest"]
 
 
 class RestingReference:
     """``update(value, t) -> reference - value``: how far below its own recent resting level a measure
-    is (see the module docstring). ``reset()`` forgets the history."""
+    is (see the module docstring); with ``rise=True`` ``value - reference`` above its lowest resting level.
+    ``reset()`` forgets the history."""
 
     def __init__(self, window_s: float = 10.0, smooth_s: float = 1.0, still_range: float | None = None,
-                 min_span_s: float = 0.0, max_drop: float | None = None) -> None:
+                 min_span_s: float = 0.0, max_drop: float | None = None, rise: bool = False) -> None:
         if not (np.isfinite(window_s) and np.isfinite(smooth_s) and window_s > 0 and smooth_s > 0):
             raise FieldError("window_s/smooth_s", "positive seconds", (window_s, smooth_s),
                              where=type(self).__name__)
@@ -58,6 +62,7 @@ class RestingReference:
         self.still_range = None if still_range is None else float(still_range)
         self.min_span_s = float(min_span_s)
         self.max_drop = None if max_drop is None else float(max_drop)
+        self.rise = bool(rise)  # the mirror image: values are negated inside, the rest is the lowest level
         self.reset()
 
     def reset(self) -> None:
@@ -67,7 +72,9 @@ class RestingReference:
     @property
     def reference(self) -> float:
         """The current resting level (NaN before there is one)."""
-        return self._peaks[0][1] if self._peaks else float("nan")
+        if not self._peaks:
+            return float("nan")
+        return -self._peaks[0][1] if self.rise else self._peaks[0][1]
 
     def update(self, value: float, t: float) -> float:
         t = float(t)
@@ -77,7 +84,7 @@ class RestingReference:
             self._peaks.popleft()
         if value is None or not np.isfinite(value):
             return float("nan")
-        value = float(value)
+        value = -float(value) if self.rise else float(value)
         if self.max_drop is not None and self._peaks and self._peaks[0][1] - value > self.max_drop:
             self.reset()  # another posture: its rest is not this one's
         self._raw.append((t, value))
@@ -90,7 +97,7 @@ class RestingReference:
             while self._peaks and self._peaks[-1][1] <= level:  # a monotonic deque: the max is at the front
                 self._peaks.pop()
             self._peaks.append((t, level))
-        return self.reference - value
+        return (self._peaks[0][1] - value) if self._peaks else float("nan")
 
 
 def drop_below_rest(values: np.ndarray, t: np.ndarray, **options: float | None) -> np.ndarray:
@@ -102,3 +109,9 @@ def drop_below_rest(values: np.ndarray, t: np.ndarray, **options: float | None) 
         raise FieldError("values", f"a (T,) series matching t {t.shape}", values.shape, where="drop_below_rest")
     ref = RestingReference(**options)  # type: ignore[arg-type]
     return np.array([ref.update(v, ti) for v, ti in zip(values, t)], np.float32)
+
+
+def rise_above_rest(values: np.ndarray, t: np.ndarray, **options: float | None) -> np.ndarray:
+    """(T,) float32 rise of a series above its own lowest resting level (:class:`RestingReference` with
+    ``rise=True``); ``options`` are the class's."""
+    return drop_below_rest(values, t, rise=True, **options)  # type: ignore[arg-type]
