@@ -423,13 +423,18 @@ def _trunk_line_seq(deg: np.ndarray, fps: float = 10.0) -> PoseSequence:
     return make_seq(frames, fps=fps)
 
 
-def _tilts(t: np.ndarray, starts: list[float], depth: float = 1.5, hold: float = 5.0) -> np.ndarray:
-    """Posterior tilts: the trunk line eases down by ``depth`` in 1 s, holds, eases back in 1 s."""
+def _eased_holds(t: np.ndarray, starts: list[float], amount: float, ramp_s: float, hold: float) -> np.ndarray:
+    """Movements that ease by ``amount`` in ``ramp_s`` (a cosine ramp), hold ``hold`` s and ease back."""
     out = np.zeros_like(t)
     for s in starts:
-        x = np.clip(np.minimum(t - s, s + hold + 2.0 - t), 0.0, 1.0)
-        out -= depth * (0.5 - 0.5 * np.cos(np.pi * x))
+        x = np.clip(np.minimum(t - s, s + hold + 2 * ramp_s - t) / ramp_s, 0.0, 1.0)
+        out += amount * (0.5 - 0.5 * np.cos(np.pi * x))
     return out
+
+
+def _tilts(t: np.ndarray, starts: list[float], depth: float = 1.5, hold: float = 5.0) -> np.ndarray:
+    """Posterior tilts: the trunk line eases down by ``depth`` in 1 s, holds, eases back in 1 s."""
+    return -_eased_holds(t, starts, depth, 1.0, hold)
 
 
 def test_trunk_line_drop_reads_a_tilt_against_the_own_rest_whatever_the_body_or_camera() -> None:
@@ -539,11 +544,7 @@ def _front_squat_seq(drop_pct: np.ndarray, scale: np.ndarray | float = 1.0, fps:
 
 def _squats(t: np.ndarray, starts: list[float], depth: float = 6.5, hold: float = 5.0) -> np.ndarray:
     """Squats: the hips ease down ``depth`` % in 1.5 s, hold, ease back up in 1.5 s."""
-    out = np.zeros_like(t)
-    for s in starts:
-        x = np.clip(np.minimum(t - s, s + hold + 3.0 - t) / 1.5, 0.0, 1.0)
-        out += depth * (0.5 - 0.5 * np.cos(np.pi * x))
-    return out
+    return _eased_holds(t, starts, depth, 1.5, hold)
 
 
 def test_hip_drop_reads_a_squat_against_the_own_standing_height_whatever_the_size_in_the_image() -> None:
@@ -629,11 +630,7 @@ def _front_heel_raise_seq(rise_pct: np.ndarray, standing: float = 20.0, scale: n
 
 def _heel_raises(t: np.ndarray, starts: list[float], height: float = 8.0, hold: float = 5.0) -> np.ndarray:
     """Heel raises: the ankles ease up ``height`` % of the shoulder width in 0.8 s, hold, ease back down."""
-    out = np.zeros_like(t)
-    for s in starts:
-        x = np.clip(np.minimum(t - s, s + hold + 1.6 - t) / 0.8, 0.0, 1.0)
-        out += height * (0.5 - 0.5 * np.cos(np.pi * x))
-    return out
+    return _eased_holds(t, starts, height, 0.8, hold)
 
 
 def test_heel_rise_reads_a_raise_against_the_own_standing_level_whatever_the_camera() -> None:

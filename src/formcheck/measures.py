@@ -704,15 +704,22 @@ def _trunk_line_drop(ctx: _Ctx) -> np.ndarray:
     return _below_own_rest(ctx, _trunk_h(ctx), lambda v, t: drop_below_rest(v, t, **TRUNK_LINE_REST))
 
 
+def _front_midpoints(ctx: _Ctx, upper: str, lower: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Image midpoints of both sides' ``upper`` and ``lower`` points and the shoulder width, for front-view
+    measures: both sides required (a one-sided midpoint would jump); the shoulder width cancels the
+    camera distance and the person's size in the image."""
+    I = ctx.img
+    up = 0.5 * (I[:, int(_lm("left", upper))] + I[:, int(_lm("right", upper))])
+    low = 0.5 * (I[:, int(_lm("left", lower))] + I[:, int(_lm("right", lower))])
+    width = np.linalg.norm(I[:, int(Landmark.LEFT_SHOULDER)] - I[:, int(Landmark.RIGHT_SHOULDER)], axis=-1)
+    return up, low, width
+
+
 @_unsided("hip_level", "100 ln(hip-mid height above the ankle-mid / shoulder width), image; front view "
                        "(differences are % changes of the hip height)")
 def _hip_level(ctx: _Ctx) -> np.ndarray:
-    # Both sides required (a one-sided midpoint would jump); the shoulder width cancels the camera
-    # distance and the person's size in the image, the log turns a ratio of heights into a difference.
-    I = ctx.img
-    hip = 0.5 * (I[:, int(Landmark.LEFT_HIP)] + I[:, int(Landmark.RIGHT_HIP)])
-    ankle = 0.5 * (I[:, int(Landmark.LEFT_ANKLE)] + I[:, int(Landmark.RIGHT_ANKLE)])
-    width = np.linalg.norm(I[:, int(Landmark.LEFT_SHOULDER)] - I[:, int(Landmark.RIGHT_SHOULDER)], axis=-1)
+    # the log turns a ratio of heights into a difference
+    hip, ankle, width = _front_midpoints(ctx, "hip", "ankle")
     height = ankle[:, 1] - hip[:, 1]
     ok = (height > 0) & (width > 0)
     out = np.full(height.shape, np.nan, np.float32)
@@ -741,13 +748,9 @@ def _hip_drop(ctx: _Ctx) -> np.ndarray:
 @_unsided("ankle_lift", "ankle-mid height above the toe-mid (foot_index), % shoulder width, image; front view "
                         "(its standing value depends on the camera height: see heel_rise)")
 def _ankle_lift(ctx: _Ctx) -> np.ndarray:
-    # Both sides required (a one-sided midpoint would jump); the shoulder width, which a heel raise does
-    # not change, cancels the camera distance and the person's size in the image. Read at the feet, the
-    # rise is not blurred by the sway of the trunk and hips during the hold.
-    I = ctx.img
-    ankle = 0.5 * (I[:, int(Landmark.LEFT_ANKLE)] + I[:, int(Landmark.RIGHT_ANKLE)])
-    toe = 0.5 * (I[:, int(Landmark.LEFT_FOOT_INDEX)] + I[:, int(Landmark.RIGHT_FOOT_INDEX)])
-    width = np.linalg.norm(I[:, int(Landmark.LEFT_SHOULDER)] - I[:, int(Landmark.RIGHT_SHOULDER)], axis=-1)
+    # A heel raise does not change the shoulder width. Read at the feet, the rise is not blurred by the
+    # sway of the trunk and hips during the hold.
+    ankle, toe, width = _front_midpoints(ctx, "ankle", "foot_index")
     out = np.full(width.shape, np.nan, np.float32)
     ok = np.isfinite(ankle[:, 1]) & np.isfinite(toe[:, 1]) & (width > 0)
     out[ok] = 100.0 * (toe[ok, 1] - ankle[ok, 1]) / width[ok]
