@@ -583,29 +583,6 @@ def test_hip_drop_is_causal_and_follows_a_standing_height_that_drifted() -> None
     assert np.all(np.abs(d[(t > 41.6) & (t < 46.4)] - 6.5) < 0.05)  # the second squat against the new level
 
 
-def test_hip_drop_is_unknown_when_the_hips_or_ankles_are_hidden() -> None:
-    t = np.arange(0, 5, 0.1)
-    seq = _front_squat_seq(np.zeros_like(t))
-    seq.visibility[20:30, int(L.LEFT_ANKLE)] = 0.1
-    d = compute_measures(seq, ["hip_drop", "hip_level"], space="image")
-    assert np.isnan(d["hip_level"][20:30]).all() and np.isnan(d["hip_drop"][20:30]).all()
-    assert np.isfinite(d["hip_drop"][35:]).all()
-
-
-def test_hip_drop_streaming_equals_the_recorded_one() -> None:
-    from formcheck.analysis import StreamingMeasures
-
-    t = np.arange(0, 25, 0.1)
-    seq = _front_squat_seq(_squats(t, [2.0, 13.0]), noise=0.3, seed=3)  # frame-to-frame landmark noise
-    batch = compute_measures(seq, ["hip_drop"], space="auto")["hip_drop"]
-    stream = StreamingMeasures(["hip_drop"], "auto", 0.5)
-    live = np.array([stream(seq.frame(i))["hip_drop"] for i in range(len(t))])
-    assert np.allclose(batch, live, atol=1e-4, equal_nan=True)
-    assert batch[60] > 5.0 and abs(batch[115]) < 1.0
-    assert stream.view == "front"
-    assert math.isnan(frame_measures(seq.frame(60), ["hip_drop"])["hip_drop"])  # needs history
-
-
 # heel_rise: the ankles above the person's own standing level over the toes (front-view heel raise)
 # ------------------------------------------------------------------------------------------------
 
@@ -669,24 +646,37 @@ def test_heel_rise_is_causal_and_follows_a_standing_level_that_drifted() -> None
     assert ref.reference == pytest.approx(20.0)  # the level itself, not its mirror image
 
 
-def test_heel_rise_is_unknown_when_the_ankles_or_toes_are_hidden() -> None:
+def _front_sequences() -> dict[str, tuple]:
+    """measure -> (its front-view sequence builder, its movement script, the per-frame base measure, a
+    landmark it needs, a frame mid-movement, the least it reads there, a frame at rest after it)."""
+    return {"hip_drop": (_front_squat_seq, lambda t: _squats(t, [2.0, 13.0]), "hip_level", L.LEFT_ANKLE,
+                         60, 5.0, 115),
+            "heel_rise": (_front_heel_raise_seq, lambda t: _heel_raises(t, [2.0, 11.0]), "ankle_lift",
+                          L.RIGHT_FOOT_INDEX, 50, 6.0, 100)}
+
+
+@pytest.mark.parametrize("name", ["hip_drop", "heel_rise"])
+def test_front_view_rest_measures_are_unknown_where_a_landmark_is_hidden(name: str) -> None:
+    build, _, base, hidden, _, _, _ = _front_sequences()[name]
     t = np.arange(0, 5, 0.1)
-    seq = _front_heel_raise_seq(np.zeros_like(t))
-    seq.visibility[20:30, int(L.RIGHT_FOOT_INDEX)] = 0.1
-    d = compute_measures(seq, ["heel_rise", "ankle_lift"], space="image")
-    assert np.isnan(d["ankle_lift"][20:30]).all() and np.isnan(d["heel_rise"][20:30]).all()
-    assert np.isfinite(d["heel_rise"][35:]).all()
+    seq = build(np.zeros_like(t))
+    seq.visibility[20:30, int(hidden)] = 0.1
+    d = compute_measures(seq, [name, base], space="image")
+    assert np.isnan(d[base][20:30]).all() and np.isnan(d[name][20:30]).all()
+    assert np.isfinite(d[name][35:]).all()
 
 
-def test_heel_rise_streaming_equals_the_recorded_one() -> None:
+@pytest.mark.parametrize("name", ["hip_drop", "heel_rise"])
+def test_front_view_rest_measures_streaming_equal_the_recorded_ones(name: str) -> None:
     from formcheck.analysis import StreamingMeasures
 
-    t = np.arange(0, 20, 0.1)
-    seq = _front_heel_raise_seq(_heel_raises(t, [2.0, 11.0]), noise=0.3, seed=3)  # landmark noise
-    batch = compute_measures(seq, ["heel_rise"], space="auto")["heel_rise"]
-    stream = StreamingMeasures(["heel_rise"], "auto", 0.5)
-    live = np.array([stream(seq.frame(i))["heel_rise"] for i in range(len(t))])
+    build, script, _, _, moving, least, resting = _front_sequences()[name]
+    t = np.arange(0, 25, 0.1)
+    seq = build(script(t), noise=0.3, seed=3)  # frame-to-frame landmark noise
+    batch = compute_measures(seq, [name], space="auto")[name]
+    stream = StreamingMeasures([name], "auto", 0.5)
+    live = np.array([stream(seq.frame(i))[name] for i in range(len(t))])
     assert np.allclose(batch, live, atol=1e-4, equal_nan=True)
-    assert batch[50] > 6.0 and abs(batch[100]) < 1.0
+    assert batch[moving] > least and abs(batch[resting]) < 1.0
     assert stream.view == "front"
-    assert math.isnan(frame_measures(seq.frame(50), ["heel_rise"])["heel_rise"])  # needs history
+    assert math.isnan(frame_measures(seq.frame(moving), [name])[name])  # needs history
