@@ -240,27 +240,17 @@ class StreamingMeasures:
             from formcheck.contour import LumbarReference
 
             self._lumbar = LumbarReference()
-        self._trunk_line = None
-        if "trunk_line_drop" in self.names:  # the same kind of history, on the trunk line (formcheck.resting)
-            from formcheck.measures import TRUNK_LINE_REST
-            from formcheck.resting import RestingReference
+        # measures with history against the person's own resting level (formcheck.resting): the
+        # per-frame measure each follows is computed too, and fed to its reference every frame
+        from formcheck.measures import OWN_REST_MEASURES
 
-            self.names = list(dict.fromkeys(self.names + ["trunk_to_horizontal"]))
-            self._trunk_line = RestingReference(**TRUNK_LINE_REST)
-        self._hip_drop = None
-        if "hip_drop" in self.names:  # the same kind of history, on the hip height (formcheck.resting)
-            from formcheck.measures import HIP_DROP_REST
-            from formcheck.resting import RestingReference
+        self._own_rest: dict[str, tuple[str, Any]] = {}
+        for name, (base, rest) in OWN_REST_MEASURES.items():
+            if name in self.names:
+                from formcheck.resting import RestingReference
 
-            self.names = list(dict.fromkeys(self.names + ["hip_level"]))
-            self._hip_drop = RestingReference(**HIP_DROP_REST)
-        self._heel_rise = None
-        if "heel_rise" in self.names:  # the same kind of history, rising above the ankles' standing level
-            from formcheck.measures import HEEL_RISE_REST
-            from formcheck.resting import RestingReference
-
-            self.names = list(dict.fromkeys(self.names + ["ankle_lift"]))
-            self._heel_rise = RestingReference(**HEEL_RISE_REST)
+                self.names = list(dict.fromkeys(self.names + [base]))
+                self._own_rest[name] = (base, RestingReference(**rest))
 
     @property
     def view(self) -> str | None:
@@ -312,12 +302,8 @@ class StreamingMeasures:
             m = world
         if self._lumbar is not None:
             m["lumbar_flattening"] = self._lumbar.update(frame.lumbar_curve, frame.t)
-        if self._trunk_line is not None:
-            m["trunk_line_drop"] = self._trunk_line.update(m["trunk_to_horizontal"], frame.t)
-        if self._hip_drop is not None:
-            m["hip_drop"] = self._hip_drop.update(m["hip_level"], frame.t)
-        if self._heel_rise is not None:
-            m["heel_rise"] = self._heel_rise.update(m["ankle_lift"], frame.t)
+        for name, (base, ref) in self._own_rest.items():
+            m[name] = ref.update(m[base], frame.t)
         return m
 
 

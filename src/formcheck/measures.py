@@ -699,9 +699,7 @@ TRUNK_LINE_REST = {"window_s": 10.0, "smooth_s": 1.0, "still_range": 1.0, "min_s
                              "median of the last 10 s), deg; + = shoulders lower/hips higher (posterior "
                              "pelvic tilt lying supine); needs a sequence")
 def _trunk_line_drop(ctx: _Ctx) -> np.ndarray:
-    from formcheck.resting import drop_below_rest
-
-    return _below_own_rest(ctx, _trunk_h(ctx), lambda v, t: drop_below_rest(v, t, **TRUNK_LINE_REST))
+    return _against_own_rest(ctx, "trunk_line_drop")
 
 
 def _front_midpoints(ctx: _Ctx, upper: str, lower: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -740,9 +738,7 @@ HIP_DROP_REST = {"window_s": 20.0, "smooth_s": 0.5, "still_range": 2.0, "min_spa
                       "still 0.5-s median of hip_level over the last 20 s), % of that height; + = lower; front "
                       "view (squats), needs a sequence")
 def _hip_drop(ctx: _Ctx) -> np.ndarray:
-    from formcheck.resting import drop_below_rest
-
-    return _below_own_rest(ctx, _hip_level(ctx), lambda v, t: drop_below_rest(v, t, **HIP_DROP_REST))
+    return _against_own_rest(ctx, "hip_drop")
 
 
 @_unsided("ankle_lift", "ankle-mid height above the toe-mid (foot_index), % shoulder width, image; front view "
@@ -768,9 +764,25 @@ HEEL_RISE_REST = {"window_s": 20.0, "smooth_s": 0.5, "still_range": 2.0, "min_sp
                        "still 0.5-s median of ankle_lift over the last 20 s), % shoulder width; + = up on the "
                        "toes; front view (heel raises), needs a sequence")
 def _heel_rise(ctx: _Ctx) -> np.ndarray:
+    return _against_own_rest(ctx, "heel_rise")
+
+
+#: Measures read against the person's own resting level (formcheck.resting.RestingReference): name ->
+#: (the per-frame measure it follows, the reference's settings). One table for the recorded sequence
+#: (_against_own_rest) and the live stream (formcheck.analysis.StreamingMeasures): live == recorded.
+OWN_REST_MEASURES: dict[str, tuple[str, dict]] = {
+    "trunk_line_drop": ("trunk_to_horizontal", TRUNK_LINE_REST),
+    "hip_drop": ("hip_level", HIP_DROP_REST),
+    "heel_rise": ("ankle_lift", HEEL_RISE_REST),
+}
+
+
+def _against_own_rest(ctx: _Ctx, name: str) -> np.ndarray:
     from formcheck.resting import drop_below_rest
 
-    return _below_own_rest(ctx, _ankle_lift(ctx), lambda v, t: drop_below_rest(v, t, **HEEL_RISE_REST))
+    base, rest = OWN_REST_MEASURES[name]
+    fn = _UNSIDED[base][0]
+    return _below_own_rest(ctx, fn(ctx), lambda v, t: drop_below_rest(v, t, **rest))
 
 
 def _build_catalogue() -> dict[str, str]:

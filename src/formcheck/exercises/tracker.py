@@ -356,9 +356,7 @@ class ExerciseTracker:
             for name in self._env_names:
                 v = values.get(name, _NAN)
                 if v is None or not math.isfinite(v):
-                    self._despike_hist.pop(name, None)
-                    self._still_rates.pop(name, None)
-                    self._rate_values[STILL_PREFIX + name] = _NAN
+                    self._reset_still(name)
 
     def _still_rate(self, name: str, v: float, t: float) -> float:
         """Smoothed rate of the 3-frame median of the rep measure (hold.despike; the value itself without
